@@ -1,0 +1,225 @@
+"""``pathway`` / ``python -m desktop``: Pathway's operations without a screen.
+
+Every command prints JSON or plain text to standard output. Input that cannot be used
+ends the command with exit status 2 and one line on standard error saying what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from desktop import APP_NAME, CMSID, __version__
+from desktop.domain.record import Context
+from desktop.domain.refdata import RefDataError, import_code_list
+from desktop.domain.spec import DatasetSpec, RefData, Status
+from desktop.domain.validation import Validator
+
+DATASETS = ("cjit-q", "secure-r")
+
+
+class UsageError(Exception):
+    """Input the command cannot use; the message is shown as it is."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pathway",
+        description=f"{APP_NAME} {__version__}: NDTMS case recording for CJIT and secure-setting teams.",
+    )
+    parser.add_argument("--version", action="version", version=CMSID)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check records (JSON) against the NDTMS rules")
+    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--today", type=_iso_date, help="check as if today were YYYY-MM-DD")
+    p.add_argument("--agency-dat", help="this team's own DAT (proxy for no fixed abode)")
+    p.add_argument("file", help="a JSON file with one record or a list of records ('-' for stdin)")
+
+    p = sub.add_parser("codes", help="the codes a field accepts (JSON)")
+    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("field", help="an NDTMS CSV header, e.g. CJDISRSN")
+
+    p = sub.add_parser("spec", help="the fields of a dataset, in order")
+    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("refdata", help="the code lists: list, check, or import an official list")
+    rsub = p.add_subparsers(dest="refdata_command", metavar="ACTION", required=True)
+    rsub.add_parser("list", help="every code list with its status and source")
+    rsub.add_parser("check", help="load all reference data and report problems")
+    imp = rsub.add_parser("import", help="replace a code list from a CSV or XLSX file")
+    imp.add_argument("list", help="a list name (e.g. DRUG) or a field header (e.g. PARENT)")
+    imp.add_argument("file", type=Path, help="CSV or XLSX with 'code' and 'label' columns")
+    return parser
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        from desktop import paths
+
+        refdata = paths.load()
+        for problem in refdata.problems:
+            print(f"pathway: note: {problem}", file=sys.stderr)
+        handler = {
+            "validate": _validate,
+            "codes": _codes,
+            "spec": _spec,
+            "refdata": _refdata,
+        }[args.command]
+        return handler(args, refdata)
+    except (UsageError, RefDataError) as exc:
+        print(f"pathway: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
+
+
+def _read_json(name: str) -> object:
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{name}: this is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{name}: the file is not UTF-8 text; save it as UTF-8 JSON") from None
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot read the file ({exc.strerror})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def _provisional_lists(spec: DatasetSpec, refdata: RefData) -> list[str]:
+    names = {cl.name for f in spec.fields for cl in refdata.lists_for(f) if cl.provisional}
+    return sorted(names)
+
+
+def _validate(args: argparse.Namespace, refdata: RefData) -> int:
+    data = _read_json(args.file)
+    records = data if isinstance(data, list) else [data]
+    validator = Validator(refdata, args.dataset)
+    ctx = Context(today=args.today or date.today(), agency_dat=args.agency_dat)
+    out = {
+        "dataset": args.dataset,
+        "provisional_lists": _provisional_lists(validator.spec, refdata),
+        "records": [
+            {"index": i, "findings": [f.as_json() for f in validator.validate(r, ctx)]}
+            for i, r in enumerate(records)
+        ],
+    }
+    json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _field(args: argparse.Namespace, refdata: RefData) -> tuple[DatasetSpec, str]:
+    spec = refdata.dataset(args.dataset)
+    header = args.field.strip().upper()
+    if header not in spec.by_header:
+        raise UsageError(f"{header} is not a field of {spec.title}; see 'pathway spec --dataset {args.dataset}'")
+    return spec, header
+
+
+def _codes(args: argparse.Namespace, refdata: RefData) -> int:
+    spec, header = _field(args, refdata)
+    field = spec.by_header[header]
+    if not field.codes and header not in refdata.field_lists:
+        raise UsageError(f"{header} is not a coded field (it takes a {field.type.value})")
+    out = [
+        {
+            "code": code.code,
+            "label": code.label,
+            "provisional": code_list.provisional,
+            "status": code_list.status.value,
+            "list": code_list.name,
+        }
+        for code, code_list in refdata.codes_for(field)
+    ]
+    json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _spec(args: argparse.Namespace, refdata: RefData) -> int:
+    spec = refdata.dataset(args.dataset)
+    rows = []
+    for f in spec.fields:
+        lists = refdata.lists_for(f)
+        rows.append(
+            {
+                "header": f.header,
+                "label": f.label,
+                "section": f.section,
+                "level": f.level.value,
+                "type": f.type.value,
+                "codes": [cl.name for cl in lists],
+                "provisional": any(cl.provisional for cl in lists),
+                "requirement": f.requirement.text,
+                "may_change": f.may_change.value,
+                "mismatch": f.mismatch,
+                "help": f.help,
+            }
+        )
+    if args.json:
+        json.dump({"dataset": spec.id, "version": spec.version, "fields": rows}, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{spec.title}, business definitions v{spec.version}: {len(rows)} fields")
+    print(f"{'#':>3}  {'HEADER':<13}{'TYPE':<13}{'REQUIRED':<26}{'CODES':<30}LABEL")
+    for i, r in enumerate(rows, start=1):
+        codes = "+".join(r["codes"]) + (" (provisional)" if r["provisional"] else "")
+        print(f"{i:>3}  {r['header']:<13}{r['type']:<13}{r['requirement']:<26}{codes:<30}{r['label']}")
+    return 0
+
+
+def _refdata(args: argparse.Namespace, refdata: RefData) -> int:
+    from desktop import paths
+
+    if args.refdata_command == "check":
+        print(f"Reference data loads: {len(refdata.datasets)} datasets, {len(refdata.lists)} code lists.")
+        provisional = sorted(n for n, cl in refdata.lists.items() if cl.provisional)
+        print(f"Provisional lists (our own codes, to be replaced): {', '.join(provisional)}")
+        return 1 if refdata.problems else 0
+    if args.refdata_command == "list":
+        for name in sorted(refdata.lists):
+            cl = refdata.lists[name]
+            mark = {Status.PROVISIONAL: "PROVISIONAL"}.get(cl.status, cl.status.value)
+            partial = ", incomplete" if cl.partial else ""
+            print(f"{name:<20}{mark:<13}{len(cl.codes):>4} codes{partial}  {cl.source}")
+        return 0
+    result = import_code_list(refdata, paths.overrides_dir(), args.list.strip().upper(), args.file)
+    kind = "field" if result.for_field else "list"
+    print(f"Imported {result.count} codes as {kind} {result.name}; it is used from now on.")
+    if result.added:
+        print(f"  new codes: {', '.join(result.added[:30])}{' …' if len(result.added) > 30 else ''}")
+    if result.removed:
+        print(f"  codes no longer offered: {', '.join(result.removed[:30])}")
+    if result.lost_tags:
+        print(
+            "  warning: no imported label matched these meanings, so the checks that use them "
+            f"will not fire until the file has a 'tags' column: {', '.join(result.lost_tags)}"
+        )
+    return 0

@@ -1,0 +1,151 @@
+"""Cross-field rules of the NDTMS CJIT dataset Q (business definitions v4.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from desktop.domain.record import item_date
+from desktop.domain.rules import ERROR, WARNING, Check, Hit, rule, when
+from desktop.domain.values import NO_FIXED_ABODE_POSTCODE
+
+
+@rule("Q")
+def cjit_closure_date_and_reason_together(c: Check) -> Iterator[Hit]:
+    """DISD and CJDISRSN are given together.
+
+    Source: dataset Q v4.2, DISD ("case closure reason MUST be given") and CJDISRSN
+    ("case closure date MUST be given").
+    """
+    if c.has("DISD") and not c.has("CJDISRSN"):
+        yield Hit("CJDISRSN", ERROR, "A closed case needs a closure reason.")
+    if c.has("CJDISRSN") and not c.has("DISD"):
+        yield Hit("DISD", ERROR, "A closure reason needs the date the case closed.")
+
+
+@rule("Q")
+def cjit_closure_reason_matches_caseload(c: Check) -> Iterator[Hit]:
+    """The closure reason comes from the set that fits the caseload status.
+
+    Source: dataset Q v4.2 field CPLANDT ("if not being taken onto the caseload, the
+    episode must be closed with a 'prior to caseload' reason") and appendix E (two sets:
+    prior to caseload; from caseload). CJIT supplementary guidance (2018), case closures.
+    """
+    reason = c.s("CJDISRSN")
+    if reason is None:
+        return
+    prior = c.refdata.lists.get("CJDISRSN_PRIOR")
+    caseload = c.refdata.lists.get("CJDISRSN_CASELOAD")
+    if prior is None or caseload is None:
+        return
+    if not c.has("CPLANDT") and reason not in prior.codes and reason in caseload.codes:
+        yield Hit(
+            "CJDISRSN",
+            ERROR,
+            f"{c.code_label('CJDISRSN')} is a 'from caseload' reason, but the client was never "
+            "taken onto the caseload (no caseload start date). Choose a 'prior to caseload' reason.",
+        )
+    if c.has("CPLANDT") and reason not in caseload.codes and reason in prior.codes:
+        yield Hit(
+            "CJDISRSN",
+            ERROR,
+            f"{c.code_label('CJDISRSN')} is a 'prior to caseload' reason, but the client is on the "
+            "caseload. Choose a 'from caseload' reason.",
+        )
+
+
+@rule("Q")
+def cjit_closure_not_before_triage(c: Check) -> Iterator[Hit]:
+    """DISD is on or after TRIAGED: a case closes after the contact that opened it."""
+    triaged, closed = c.d("TRIAGED"), c.d("DISD")
+    if triaged and closed and closed < triaged:
+        yield Hit("DISD", ERROR, f"The case closes before the contact date ({when(triaged)}).")
+
+
+@rule("Q")
+def cjit_caseload_start_not_before_triage(c: Check) -> Iterator[Hit]:
+    """CPLANDT is on or after TRIAGED: the care plan follows the assessment."""
+    triaged, start = c.d("TRIAGED"), c.d("CPLANDT")
+    if triaged and start and start < triaged:
+        yield Hit("CPLANDT", ERROR, f"The caseload starts before the contact date ({when(triaged)}).")
+
+
+@rule("Q")
+def cjit_caseload_start_not_after_closure(c: Check) -> Iterator[Hit]:
+    """CPLANDT is on or before DISD: the client joins the caseload before leaving it."""
+    start, closed = c.d("CPLANDT"), c.d("DISD")
+    if start and closed and start > closed:
+        yield Hit("CPLANDT", ERROR, f"The caseload starts after the case closed ({when(closed)}).")
+
+
+@rule("Q")
+def cjit_prompting_event_not_after_triage(c: Check) -> Iterator[Hit]:
+    """REFLD is on or before TRIAGED.
+
+    Source: dataset Q v4.2 field REFLD: the date of the test, release or referral that
+    prompted the contact; with no clear event, the same as the triage date.
+    """
+    event, triaged = c.d("REFLD"), c.d("TRIAGED")
+    if event and triaged and event > triaged:
+        yield Hit(
+            "REFLD",
+            ERROR,
+            f"The prompting event is after the contact date ({when(triaged)}); with no clear "
+            "event use the contact date.",
+        )
+
+
+@rule("Q")
+def cjit_referrals_inside_caseload_period(c: Check) -> Iterator[Hit]:
+    """Each REFDATE lies while the client is on the caseload (CPLANDT to DISD).
+
+    Source: dataset Q v4.2 field REFDATE ("multiple referrals may be made and recorded
+    while the client is on the caseload").
+    """
+    start, closed = c.d("CPLANDT"), c.d("DISD")
+    for index, item in enumerate(c.items):
+        day = item_date(item, "REFDATE")
+        if day is None:
+            continue
+        if start is None:
+            yield Hit(
+                "REFDATE",
+                WARNING,
+                "A referral to structured treatment is recorded, but the client has no caseload "
+                "start date.",
+                index,
+            )
+        elif day < start:
+            yield Hit("REFDATE", WARNING, f"This referral is before the caseload start ({when(start)}).", index)
+        if closed is not None and day > closed:
+            yield Hit("REFDATE", WARNING, f"This referral is after the case closed ({when(closed)}).", index)
+
+
+@rule("Q")
+def cjit_referral_ids_unique(c: Check) -> Iterator[Hit]:
+    """REFERID is unique: each referral has its own technical identifier (dataset Q)."""
+    seen: set[object] = set()
+    for index, item in enumerate(c.items):
+        ref = item.get("REFERID")
+        if ref is None:
+            continue
+        if ref in seen:
+            yield Hit("REFERID", ERROR, "Two referrals share the same referral ID.", index)
+        seen.add(ref)
+
+
+@rule("Q")
+def cjit_own_dat_for_no_fixed_abode(c: Check) -> Iterator[Hit]:
+    """No fixed abode: the CJIT's own DAT stands in for the DAT of residence.
+
+    Source: dataset Q v4.2 field DAT ("if a client states that they are of no fixed abode
+    then the partnership (DAT) of the CJIT should be used as a proxy") and field PC
+    (ZZ99 3VZ for no fixed abode or abroad).
+    """
+    if c.s("PC") == NO_FIXED_ABODE_POSTCODE and not c.has("DAT"):
+        own = c.ctx.agency_dat
+        hint = f"use this team's own DAT ({own})" if own else "use this team's own DAT"
+        yield Hit(
+            "DAT",
+            WARNING,
+            f"No fixed abode: {hint}. Living outside England: the code for where they live.",
+        )
