@@ -18,6 +18,8 @@ run: venv
 	$(BIN)/python -m desktop $(ARGS)
 
 test: venv
+	$(BIN)/ruff check desktop tests bench tools
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 

@@ -30,7 +30,9 @@ class UsageError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pathway",
-        description=f"{APP_NAME} {__version__}: NDTMS case recording for CJIT and secure-setting teams.",
+        description=(
+            f"{APP_NAME} {__version__}: NDTMS case recording for CJIT and secure-setting teams."
+        ),
     )
     parser.add_argument("--version", action="version", version=CMSID)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -109,7 +111,9 @@ def _read_json(name: str) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise UsageError(
+            f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
 
 
 def _provisional_lists(spec: DatasetSpec, refdata: RefData) -> list[str]:
@@ -139,7 +143,9 @@ def _field(args: argparse.Namespace, refdata: RefData) -> tuple[DatasetSpec, str
     spec = refdata.dataset(args.dataset)
     header = args.field.strip().upper()
     if header not in spec.by_header:
-        raise UsageError(f"{header} is not a field of {spec.title}; see 'pathway spec --dataset {args.dataset}'")
+        raise UsageError(
+            f"{header} is not a field of {spec.title}; see 'pathway spec --dataset {args.dataset}'"
+        )
     return spec, header
 
 
@@ -184,14 +190,23 @@ def _spec(args: argparse.Namespace, refdata: RefData) -> int:
             }
         )
     if args.json:
-        json.dump({"dataset": spec.id, "version": spec.version, "fields": rows}, sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(
+            {"dataset": spec.id, "version": spec.version, "fields": rows},
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
+        )
         sys.stdout.write("\n")
         return 0
     print(f"{spec.title}, business definitions v{spec.version}: {len(rows)} fields")
     print(f"{'#':>3}  {'HEADER':<13}{'TYPE':<13}{'REQUIRED':<26}{'CODES':<30}LABEL")
-    for i, r in enumerate(rows, start=1):
-        codes = "+".join(r["codes"]) + (" (provisional)" if r["provisional"] else "")
-        print(f"{i:>3}  {r['header']:<13}{r['type']:<13}{r['requirement']:<26}{codes:<30}{r['label']}")
+    for i, f in enumerate(spec.fields, start=1):
+        lists = refdata.lists_for(f)
+        provisional = " (provisional)" if any(cl.provisional for cl in lists) else ""
+        codes = "+".join(cl.name for cl in lists) + provisional
+        print(
+            f"{i:>3}  {f.header:<13}{f.type.value:<13}{f.requirement.text:<26}{codes:<30}{f.label}"
+        )
     return 0
 
 
@@ -199,7 +214,10 @@ def _refdata(args: argparse.Namespace, refdata: RefData) -> int:
     from desktop import paths
 
     if args.refdata_command == "check":
-        print(f"Reference data loads: {len(refdata.datasets)} datasets, {len(refdata.lists)} code lists.")
+        print(
+            f"Reference data loads: {len(refdata.datasets)} datasets, "
+            f"{len(refdata.lists)} code lists."
+        )
         provisional = sorted(n for n, cl in refdata.lists.items() if cl.provisional)
         print(f"Provisional lists (our own codes, to be replaced): {', '.join(provisional)}")
         return 1 if refdata.problems else 0
@@ -214,7 +232,9 @@ def _refdata(args: argparse.Namespace, refdata: RefData) -> int:
     kind = "field" if result.for_field else "list"
     print(f"Imported {result.count} codes as {kind} {result.name}; it is used from now on.")
     if result.added:
-        print(f"  new codes: {', '.join(result.added[:30])}{' …' if len(result.added) > 30 else ''}")
+        print(
+            f"  new codes: {', '.join(result.added[:30])}{' …' if len(result.added) > 30 else ''}"
+        )
     if result.removed:
         print(f"  codes no longer offered: {', '.join(result.removed[:30])}")
     if result.lost_tags:

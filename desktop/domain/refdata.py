@@ -324,7 +324,9 @@ def load_refdata(root: Path, overrides: Path | None = None) -> RefData:
             status = Status(entry.get("status", ""))
         except ValueError:
             raise RefDataError(
-                manifest_path, line, f"list {name}: status must be confirmed, national or provisional"
+                manifest_path,
+                line,
+                f"list {name}: status must be confirmed, national or provisional",
             ) from None
         lists[name] = CodeList(
             name=name,

@@ -29,7 +29,9 @@ def _tagged(refdata: RefData, name: str, tag: str) -> str:
     return sorted(refdata.tagged(name, tag))[0]
 
 
-def cjit_record(refdata: RefData, rng: random.Random, serial: int, today: date) -> dict[str, object]:
+def cjit_record(
+    refdata: RefData, rng: random.Random, serial: int, today: date
+) -> dict[str, object]:
     """A complete CJIT (dataset Q) episode that passes validation."""
     triaged = today - timedelta(days=rng.randint(60, 700))
     dob = triaged - timedelta(days=rng.randint(18 * 366, 60 * 365))
@@ -88,7 +90,10 @@ def cjit_record(refdata: RefData, rng: random.Random, serial: int, today: date) 
         referrals = []
         for k in range(rng.randint(0, 2)):
             referrals.append(
-                {"REFERID": f"r{serial:08d}{k}", "REFDATE": (start + timedelta(days=rng.randint(1, 20))).isoformat()}
+                {
+                    "REFERID": f"r{serial:08d}{k}",
+                    "REFDATE": (start + timedelta(days=rng.randint(1, 20))).isoformat(),
+                }
             )
         rec["referrals"] = referrals
         if rng.random() < 0.5:
@@ -100,7 +105,9 @@ def cjit_record(refdata: RefData, rng: random.Random, serial: int, today: date) 
     return rec
 
 
-def secure_record(refdata: RefData, rng: random.Random, serial: int, today: date) -> dict[str, object]:
+def secure_record(
+    refdata: RefData, rng: random.Random, serial: int, today: date
+) -> dict[str, object]:
     """A complete secure-setting (dataset R) episode that passes validation."""
     first = today - timedelta(days=rng.randint(120, 900))
     transferred = rng.random() < 0.3
@@ -117,7 +124,8 @@ def secure_record(refdata: RefData, rng: random.Random, serial: int, today: date
         "ETHNIC": rng.choice(_codes(refdata, "ETHNIC")),
         "NATION": rng.choice(("GBR", "IRL", "POL")),
         "AGNCY": "L0001",
-        "CLIENT": f"{rng.choice(_LETTERS)}{rng.randint(1000, 9999)}{rng.choice(_LETTERS)}{rng.choice(_LETTERS)}",
+        "CLIENT": f"{rng.choice(_LETTERS)}{rng.randint(1000, 9999)}"
+        f"{rng.choice(_LETTERS)}{rng.choice(_LETTERS)}",
         "EPISODID": f"e{serial:08d}",
         "CMSID": CMSID,
         "CONSENT": "Y",

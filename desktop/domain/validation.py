@@ -95,7 +95,12 @@ class Validator:
         record = Record()
         if not isinstance(raw, Mapping):
             findings.append(
-                Finding("", Severity.ERROR, "record_not_an_object", "A record must be a set of named fields.")
+                Finding(
+                    "",
+                    Severity.ERROR,
+                    "record_not_an_object",
+                    "A record must be a set of named fields.",
+                )
             )
             return record, findings
         ref_day = self._reference_day(raw, ctx)
@@ -194,7 +199,8 @@ class Validator:
                         header[:40],
                         Severity.WARNING,
                         "unknown_field",
-                        f"{header[:40]} is not a field of a {self.spec.item_label.lower()}; it is ignored.",
+                        f"{header[:40]} is not a field of a "
+                        f"{self.spec.item_label.lower()}; it is ignored.",
                         index,
                     )
                 )
@@ -213,13 +219,25 @@ class Validator:
         spec = compiled.spec
         parsed = compiled.parse(raw)
         if parsed.problem is not None:
-            findings.append(Finding(header, Severity.ERROR, "field_format", f"{spec.label}: {parsed.problem}.", item))
+            findings.append(
+                Finding(
+                    header, Severity.ERROR, "field_format", f"{spec.label}: {parsed.problem}.", item
+                )
+            )
             return None
         value = parsed.value
         if value is None:
             return None
         if parsed.note is not None:
-            findings.append(Finding(header, Severity.INFO, "partial_date_recorded", f"{spec.label}: {parsed.note}.", item))
+            findings.append(
+                Finding(
+                    header,
+                    Severity.INFO,
+                    "partial_date_recorded",
+                    f"{spec.label}: {parsed.note}.",
+                    item,
+                )
+            )
         if isinstance(value, date) and value > ctx.today:
             findings.append(
                 Finding(
@@ -233,7 +251,9 @@ class Validator:
         if spec.type is FieldType.COUNT and isinstance(value, int):
             problem = _range_problem(spec, value)
             if problem is not None:
-                findings.append(Finding(header, Severity.ERROR, "count_out_of_range", problem, item))
+                findings.append(
+                    Finding(header, Severity.ERROR, "count_out_of_range", problem, item)
+                )
                 return None
         if spec.type is FieldType.CODE and isinstance(value, str):
             return self._code(compiled, value, ref_day, item, findings)
@@ -280,7 +300,8 @@ class Validator:
                     spec.header,
                     Severity.ERROR,
                     "code_not_in_list",
-                    f"{spec.label}: '{value[:20]}' is not one of the choices; pick one from the list.",
+                    f"{spec.label}: '{value[:20]}' is not one of the choices; "
+                    "pick one from the list.",
                     item,
                 )
             )

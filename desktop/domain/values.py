@@ -100,7 +100,9 @@ def parse_partial_date(raw: object) -> Parsed:
             day = _make_date(year, month, 1)
             if day is None:
                 return Parsed(None, f"'{text}' is not a real month")
-            return Parsed(day, note=f"only the month is known, so it is recorded as {say_date(day)}")
+            return Parsed(
+                day, note=f"only the month is known, so it is recorded as {say_date(day)}"
+            )
         if m := _YEAR.match(text):
             day = _make_date(int(m.group(1)), 1, 1)
             if day is None or day.year < 1900:

@@ -85,7 +85,11 @@ def cjit_step(record: Record, refdata: RefData) -> Step:
             (Action.ADD_REFERRAL, Action.CLOSE_FROM_CASELOAD),
             closure_list="CJDISRSN_CASELOAD",
         )
-    missing = [label for header, label in (("CONSENT", "consent"), ("DRUG1", "problem substance 1")) if header not in values]
+    missing = [
+        label
+        for header, label in (("CONSENT", "consent"), ("DRUG1", "problem substance 1"))
+        if header not in values
+    ]
     if missing:
         reason = f"record {' and '.join(missing)} first"
         return Step(
@@ -124,7 +128,12 @@ def secure_step(record: Record, refdata: RefData, today: date) -> Step:
         if discharged is not None and can_reopen_discharge(discharged, today):
             actions = (Action.RECORD_EXIT, Action.REOPEN_EPISODE)
         else:
-            blocked = ((Action.REOPEN_EPISODE, f"more than {REOPEN_WITHIN_DAYS} days since discharge: open a new episode"),)
+            blocked = (
+                (
+                    Action.REOPEN_EPISODE,
+                    f"more than {REOPEN_WITHIN_DAYS} days since discharge: open a new episode",
+                ),
+            )
         return Step(SecureState.DISCHARGED, actions, blocked=blocked)
     if "TRIAGED" not in values:
         return Step(SecureState.RECEIVED, (Action.RECORD_TRIAGE,))

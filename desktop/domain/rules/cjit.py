@@ -42,7 +42,8 @@ def cjit_closure_reason_matches_caseload(c: Check) -> Iterator[Hit]:
             "CJDISRSN",
             ERROR,
             f"{c.code_label('CJDISRSN')} is a 'from caseload' reason, but the client was never "
-            "taken onto the caseload (no caseload start date). Choose a 'prior to caseload' reason.",
+            "taken onto the caseload (no caseload start date). "
+            "Choose a 'prior to caseload' reason.",
         )
     if c.has("CPLANDT") and reason not in caseload.codes and reason in prior.codes:
         yield Hit(
@@ -66,7 +67,9 @@ def cjit_caseload_start_not_before_triage(c: Check) -> Iterator[Hit]:
     """CPLANDT is on or after TRIAGED: the care plan follows the assessment."""
     triaged, start = c.d("TRIAGED"), c.d("CPLANDT")
     if triaged and start and start < triaged:
-        yield Hit("CPLANDT", ERROR, f"The caseload starts before the contact date ({when(triaged)}).")
+        yield Hit(
+            "CPLANDT", ERROR, f"The caseload starts before the contact date ({when(triaged)})."
+        )
 
 
 @rule("Q")
@@ -115,9 +118,19 @@ def cjit_referrals_inside_caseload_period(c: Check) -> Iterator[Hit]:
                 index,
             )
         elif day < start:
-            yield Hit("REFDATE", WARNING, f"This referral is before the caseload start ({when(start)}).", index)
+            yield Hit(
+                "REFDATE",
+                WARNING,
+                f"This referral is before the caseload start ({when(start)}).",
+                index,
+            )
         if closed is not None and day > closed:
-            yield Hit("REFDATE", WARNING, f"This referral is after the case closed ({when(closed)}).", index)
+            yield Hit(
+                "REFDATE",
+                WARNING,
+                f"This referral is after the case closed ({when(closed)}).",
+                index,
+            )
 
 
 @rule("Q")

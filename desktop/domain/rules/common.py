@@ -37,7 +37,9 @@ def triage_not_before_birth(c: Check) -> Iterator[Hit]:
     """TRIAGED must not be before DOB (a contact cannot precede birth)."""
     born, triaged = c.d("DOB"), c.d("TRIAGED")
     if born and triaged and triaged < born:
-        yield Hit("TRIAGED", ERROR, f"{c.label('TRIAGED')} is before the date of birth ({when(born)}).")
+        yield Hit(
+            "TRIAGED", ERROR, f"{c.label('TRIAGED')} is before the date of birth ({when(born)})."
+        )
 
 
 @rule("Q", "R")
@@ -97,7 +99,8 @@ def disabilities_listed_in_order(c: Check) -> Iterator[Hit]:
             yield Hit(
                 header,
                 WARNING,
-                f"{c.code_label(header)} belongs in disability 1 only; leave {c.label(header)} blank.",
+                f"{c.code_label(header)} belongs in disability 1 only; "
+                f"leave {c.label(header)} blank.",
             )
 
 
@@ -181,7 +184,8 @@ def pseudo_postcode_for_nfa_or_abroad(c: Check) -> Iterator[Hit]:
         yield Hit(
             "PC",
             WARNING,
-            f"For no fixed abode or living outside the UK, NDTMS expects {NO_FIXED_ABODE_POSTCODE}.",
+            "For no fixed abode or living outside the UK, NDTMS expects "
+            f"{NO_FIXED_ABODE_POSTCODE}.",
         )
 
 

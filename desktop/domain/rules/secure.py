@@ -20,7 +20,9 @@ def secure_reception_dates_in_order(c: Check) -> Iterator[Hit]:
     """
     first, here, triaged = c.d("INTRCPTD"), c.d("RECPDT"), c.d("TRIAGED")
     if first and here and here < first:
-        yield Hit("RECPDT", ERROR, f"Reception here is before the initial reception ({when(first)}).")
+        yield Hit(
+            "RECPDT", ERROR, f"Reception here is before the initial reception ({when(first)})."
+        )
     if here and triaged and triaged < here:
         yield Hit("TRIAGED", ERROR, f"Triage is before the client arrived here ({when(here)}).")
 
@@ -55,7 +57,9 @@ def secure_intervention_end_not_before_start(c: Check) -> Iterator[Hit]:
     for index, item in enumerate(c.items):
         start, end = item_date(item, "MODST"), item_date(item, "MODEND")
         if start and end and end < start:
-            yield Hit("MODEND", ERROR, f"The intervention ends before it starts ({when(start)}).", index)
+            yield Hit(
+                "MODEND", ERROR, f"The intervention ends before it starts ({when(start)}).", index
+            )
         if end and not start:
             yield Hit("MODST", ERROR, "An ended intervention needs its start date.", index)
 
@@ -74,9 +78,19 @@ def secure_intervention_inside_episode(c: Check) -> Iterator[Hit]:
         if start is None:
             continue
         if arrived and start < arrived:
-            yield Hit("MODST", WARNING, f"This intervention starts before reception here ({when(arrived)}).", index)
+            yield Hit(
+                "MODST",
+                WARNING,
+                f"This intervention starts before reception here ({when(arrived)}).",
+                index,
+            )
         if discharged and start > discharged:
-            yield Hit("MODST", ERROR, f"This intervention starts after discharge ({when(discharged)}).", index)
+            yield Hit(
+                "MODST",
+                ERROR,
+                f"This intervention starts after discharge ({when(discharged)}).",
+                index,
+            )
 
 
 @rule("R")
@@ -115,9 +129,16 @@ def secure_interventions_ended_before_discharge(c: Check) -> Iterator[Hit]:
     for index, item in enumerate(c.items):
         end = item_date(item, "MODEND")
         if end is None:
-            yield Hit("MODEND", ERROR, "End this intervention before discharging the client.", index)
+            yield Hit(
+                "MODEND", ERROR, "End this intervention before discharging the client.", index
+            )
         elif end > discharged:
-            yield Hit("MODEND", ERROR, f"This intervention ends after the discharge ({when(discharged)}).", index)
+            yield Hit(
+                "MODEND",
+                ERROR,
+                f"This intervention ends after the discharge ({when(discharged)}).",
+                index,
+            )
 
 
 @rule("R")
@@ -130,7 +151,11 @@ def secure_discharge_not_before_triage(c: Check) -> Iterator[Hit]:
 
 def _ost_days(c: Check) -> int:
     """Days of opioid substitution treatment in this episode (overlaps counted once)."""
-    ost = c.refdata.field_tagged(c.spec.by_header["MODAL"], "ost") if "MODAL" in c.spec.by_header else frozenset()
+    ost = (
+        c.refdata.field_tagged(c.spec.by_header["MODAL"], "ost")
+        if "MODAL" in c.spec.by_header
+        else frozenset()
+    )
     days: set[int] = set()
     stop = c.d("DISD") or c.ctx.today
     for item in c.items:
@@ -229,7 +254,11 @@ def secure_exit_destination_matches_reason(c: Check) -> Iterator[Hit]:
     prisons = c.refdata.lists.get("PRISON")
     in_prison_list = prisons is not None and dest in prisons.codes
     if c.is_("EXITRSN", "transferred") and prisons is not None and not in_prison_list:
-        yield Hit("EXITDEST", WARNING, "A transfer goes to another secure setting: choose it from the list.")
+        yield Hit(
+            "EXITDEST",
+            WARNING,
+            "A transfer goes to another secure setting: choose it from the list.",
+        )
     if (
         c.is_("EXITRSN", "released")
         and in_prison_list
@@ -283,7 +312,11 @@ def secure_continuity_of_care_on_release(c: Check) -> Iterator[Hit]:
                 "'Transferred – not in custody' means a referral to a structured treatment "
                 "provider on release.",
             )
-    if c.is_("RTOAGNCY", "structured") and c.has("DISRSN") and not c.is_("DISRSN", "transferred_not_in_custody"):
+    if (
+        c.is_("RTOAGNCY", "structured")
+        and c.has("DISRSN")
+        and not c.is_("DISRSN", "transferred_not_in_custody")
+    ):
         yield Hit(
             "DISRSN",
             WARNING,
@@ -304,19 +337,42 @@ def secure_continuity_of_care_on_release(c: Check) -> Iterator[Hit]:
         yield Hit(
             "RTOAGNCY",
             WARNING,
-            "The client refused onward referral: the referral on release is usually 'no onward referral'.",
+            "The client refused onward referral: the referral on release is usually "
+            "'no onward referral'.",
         )
     if c.is_("DISRSN", "released_from_court"):
         if c.has("EXITRSN") and not c.is_("EXITRSN", "released"):
-            yield Hit("EXITRSN", WARNING, "Released from court goes with the exit reason 'released'.")
+            yield Hit(
+                "EXITRSN", WARNING, "Released from court goes with the exit reason 'released'."
+            )
         if c.has("RTOAGNCY") and not c.is_("RTOAGNCY", "none"):
-            yield Hit("RTOAGNCY", WARNING, "Released from court: the referral on release is 'no onward referral'.")
-    if c.is_("DISRSN", "transferred_in_custody") and c.has("EXITRSN") and not c.is_("EXITRSN", "transferred"):
-        yield Hit("EXITRSN", WARNING, "'Transferred – in custody' goes with the exit reason 'transferred'.")
+            yield Hit(
+                "RTOAGNCY",
+                WARNING,
+                "Released from court: the referral on release is 'no onward referral'.",
+            )
+    if (
+        c.is_("DISRSN", "transferred_in_custody")
+        and c.has("EXITRSN")
+        and not c.is_("EXITRSN", "transferred")
+    ):
+        yield Hit(
+            "EXITRSN",
+            WARNING,
+            "'Transferred – in custody' goes with the exit reason 'transferred'.",
+        )
     if c.is_("EXITRSN", "died") and c.has("DISRSN") and not c.is_("DISRSN", "died"):
-        yield Hit("DISRSN", WARNING, "The client died: the discharge reason is 'incomplete – client died'.")
+        yield Hit(
+            "DISRSN",
+            WARNING,
+            "The client died: the discharge reason is 'incomplete – client died'.",
+        )
     if c.is_("DISRSN", "died") and c.has("EXITRSN") and not c.is_("EXITRSN", "died"):
-        yield Hit("EXITRSN", WARNING, "The discharge reason says the client died: the exit reason is 'died'.")
+        yield Hit(
+            "EXITRSN",
+            WARNING,
+            "The discharge reason says the client died: the exit reason is 'died'.",
+        )
     if c.is_("DISRSN", "deported") and c.has("EXITDEST") and not c.is_("EXITDEST", "outside_uk"):
         yield Hit("EXITDEST", WARNING, "A deported client's destination is 'outside the UK'.")
 
@@ -327,4 +383,8 @@ def secure_hep_c_referral_date(c: Check) -> Iterator[Hit]:
     if c.is_("REFHEPCTX", "yes") and not c.has("REFHEPCTXDT"):
         yield Hit("REFHEPCTXDT", WARNING, "Record the date of the hepatitis C treatment referral.")
     if c.has("REFHEPCTXDT") and c.has("REFHEPCTX") and not c.is_("REFHEPCTX", "yes"):
-        yield Hit("REFHEPCTXDT", WARNING, "A referral date is recorded but the answer to 'referred' is not 'yes'.")
+        yield Hit(
+            "REFHEPCTXDT",
+            WARNING,
+            "A referral date is recorded but the answer to 'referred' is not 'yes'.",
+        )
