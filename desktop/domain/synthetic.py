@@ -109,7 +109,7 @@ def secure_record(
     refdata: RefData, rng: random.Random, serial: int, today: date
 ) -> dict[str, object]:
     """A complete secure-setting (dataset R) episode that passes validation."""
-    first = today - timedelta(days=rng.randint(120, 900))
+    first = today - timedelta(days=rng.randint(200, 900))
     transferred = rng.random() < 0.3
     here = first + timedelta(days=rng.randint(1, 60)) if transferred else first
     triaged = here + timedelta(days=rng.randint(0, 3))

@@ -16,6 +16,8 @@ from desktop.domain.record import Context, Record
 from desktop.domain.spec import DatasetSpec, RefData, Value
 from desktop.domain.values import say_date
 
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:
@@ -102,8 +104,17 @@ def rules_for(letter: str) -> tuple[Rule, ...]:
     return tuple(r for r in REGISTRY if letter in r.datasets)
 
 
+def duplicate_ids(c: Check, header: str, what: str) -> Iterator[Hit]:
+    """A hit for each repeating item whose technical ID was already used in this episode."""
+    seen: set[Value] = set()
+    for index, item in enumerate(c.items):
+        ident = item.get(header)
+        if ident is None:
+            continue
+        if ident in seen:
+            yield Hit(header, ERROR, f"Two {what} share the same ID.", index)
+        seen.add(ident)
+
+
 def when(day: date) -> str:
     return say_date(day)
-
-
-ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO

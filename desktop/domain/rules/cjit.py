@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from desktop.domain.record import item_date
-from desktop.domain.rules import ERROR, WARNING, Check, Hit, rule, when
+from desktop.domain.rules import ERROR, WARNING, Check, Hit, duplicate_ids, rule, when
 from desktop.domain.values import NO_FIXED_ABODE_POSTCODE
 
 
@@ -136,14 +136,7 @@ def cjit_referrals_inside_caseload_period(c: Check) -> Iterator[Hit]:
 @rule("Q")
 def cjit_referral_ids_unique(c: Check) -> Iterator[Hit]:
     """REFERID is unique: each referral has its own technical identifier (dataset Q)."""
-    seen: set[object] = set()
-    for index, item in enumerate(c.items):
-        ref = item.get("REFERID")
-        if ref is None:
-            continue
-        if ref in seen:
-            yield Hit("REFERID", ERROR, "Two referrals share the same referral ID.", index)
-        seen.add(ref)
+    yield from duplicate_ids(c, "REFERID", "referrals")
 
 
 @rule("Q")

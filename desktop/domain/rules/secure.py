@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from desktop.domain.record import item_date
-from desktop.domain.rules import ERROR, WARNING, Check, Hit, rule, when
+from desktop.domain.rules import ERROR, WARNING, Check, Hit, duplicate_ids, rule, when
 
 OST_REVIEW_DAYS = 91  # the initial clinical review falls due after 13 weeks of OST
 
@@ -66,22 +66,22 @@ def secure_intervention_end_not_before_start(c: Check) -> Iterator[Hit]:
 
 @rule("R")
 def secure_intervention_inside_episode(c: Check) -> Iterator[Hit]:
-    """Interventions start within the episode: not before reception, not after discharge.
+    """Interventions start within the episode: not before triage, not after discharge.
 
     Source: dataset R v1.2, episode details (an episode is one triage date and one
     discharge date, with the interventions between them) and DISD (after a re-opened
     episode, new interventions are opened).
     """
-    arrived, discharged = c.d("RECPDT"), c.d("DISD")
+    began, discharged = c.d("TRIAGED") or c.d("RECPDT"), c.d("DISD")
     for index, item in enumerate(c.items):
         start = item_date(item, "MODST")
         if start is None:
             continue
-        if arrived and start < arrived:
+        if began and start < began:
             yield Hit(
                 "MODST",
                 WARNING,
-                f"This intervention starts before reception here ({when(arrived)}).",
+                f"This intervention starts before the episode began ({when(began)}).",
                 index,
             )
         if discharged and start > discharged:
@@ -96,14 +96,7 @@ def secure_intervention_inside_episode(c: Check) -> Iterator[Hit]:
 @rule("R")
 def secure_intervention_ids_unique(c: Check) -> Iterator[Hit]:
     """MODID is unique: each intervention has its own technical identifier (dataset R)."""
-    seen: set[object] = set()
-    for index, item in enumerate(c.items):
-        mod = item.get("MODID")
-        if mod is None:
-            continue
-        if mod in seen:
-            yield Hit("MODID", ERROR, "Two interventions share the same intervention ID.", index)
-        seen.add(mod)
+    yield from duplicate_ids(c, "MODID", "interventions")
 
 
 @rule("R")
@@ -253,6 +246,13 @@ def secure_exit_destination_matches_reason(c: Check) -> Iterator[Hit]:
         return
     prisons = c.refdata.lists.get("PRISON")
     in_prison_list = prisons is not None and dest in prisons.codes
+    if c.is_("EXITRSN", "transferred") and dest in c.refdata.tagged("PRISON", "non_ndtms_secure"):
+        yield Hit(
+            "EXITRSN",
+            WARNING,
+            "A move to a secure hospital (non-NDTMS reporting secure setting) is recorded as "
+            "'released', not 'transferred'.",
+        )
     if c.is_("EXITRSN", "transferred") and prisons is not None and not in_prison_list:
         yield Hit(
             "EXITDEST",

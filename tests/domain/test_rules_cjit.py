@@ -1,0 +1,511 @@
+"""Cross-field rules of the NDTMS CJIT dataset Q (business definitions v4.2).
+
+Each rule in ``desktop/domain/rules/cjit.py`` has tests named ``test_<rule>...``: cases
+where it fires (exact field, severity and referral index) and valid variants where it
+must stay silent. Every case starts from a complete synthetic record (fixed seed, fixed
+day) and changes only the fields the case is about.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from desktop.domain.findings import Finding, Severity
+from desktop.domain.record import Context
+from desktop.domain.refdata import load_refdata
+from desktop.domain.rules import REGISTRY, rules_for
+from desktop.domain.spec import RefData
+from desktop.domain.synthetic import records
+from desktop.domain.validation import Validator
+
+# -- helpers --------------------------------------------------------------------------------
+
+REFDATA_ROOT = Path(__file__).resolve().parents[2] / "refdata"
+TODAY = date(2026, 11, 24)
+SEED = 1
+AGENCY_DAT = "A12B"
+CTX = Context(today=TODAY, agency_dat=AGENCY_DAT)
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+BLANK = None  # in a change set: remove the field (leave it blank)
+DATASET = "cjit-q"
+RULES_MODULE = "desktop.domain.rules.cjit"
+
+Raw = dict[str, Any]
+Expected = tuple[str, Severity, int | None]
+Change = Callable[[Raw], Raw]
+
+
+def edit(rec: Raw, changes: Mapping[str, object]) -> Raw:
+    """A deep copy of ``rec`` with ``changes`` applied; a ``BLANK`` value pops the field."""
+    out = copy.deepcopy(rec)
+    for header, value in changes.items():
+        if value is BLANK:
+            out.pop(header, None)
+        else:
+            out[header] = value
+    return out
+
+
+def edit_referral(rec: Raw, index: int, changes: Mapping[str, object]) -> Raw:
+    """A deep copy of ``rec`` with ``changes`` applied to referral ``index``."""
+    out = copy.deepcopy(rec)
+    item = out["referrals"][index]
+    for header, value in changes.items():
+        if value is BLANK:
+            item.pop(header, None)
+        else:
+            item[header] = value
+    return out
+
+
+def day(rec: Raw, header: str) -> date:
+    return date.fromisoformat(rec[header])
+
+
+def rel(rec: Raw, header: str, days: int) -> str:
+    """The ISO date ``days`` after (or before, if negative) the record's ``header`` date."""
+    return (day(rec, header) + timedelta(days=days)).isoformat()
+
+
+def hits(found: Iterable[Finding], rule_id: str) -> set[Expected]:
+    return {(f.field, f.severity, f.item) for f in found if f.rule_id == rule_id}
+
+
+def assert_fires(found: list[Finding], rule_id: str, *expected: Expected) -> None:
+    """The rule's findings are exactly ``expected`` (field, severity, item)."""
+    assert hits(found, rule_id) == set(expected), found
+
+
+def assert_silent(found: list[Finding], rule_id: str) -> None:
+    assert hits(found, rule_id) == set(), found
+
+
+def first_synthetic(refdata: RefData, wanted: Callable[[Raw], bool]) -> Raw:
+    """The first synthetic CJIT record (seed ``SEED``) of the wanted shape."""
+    for rec in records(refdata, DATASET, 300, seed=SEED, today=TODAY):
+        if wanted(rec):
+            return rec
+    raise LookupError("no synthetic CJIT record of the wanted shape")
+
+
+def not_errors_or_warnings(found: Iterable[Finding]) -> list[Finding]:
+    return [f for f in found if f.severity is not INFO]
+
+
+# -- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def refdata() -> RefData:
+    return load_refdata(REFDATA_ROOT)
+
+
+@pytest.fixture(scope="module")
+def validator(refdata: RefData) -> Validator:
+    return Validator(refdata, DATASET)
+
+
+@pytest.fixture(scope="module")
+def bases(refdata: RefData) -> dict[str, Raw]:
+    """Clean complete records in the three shapes a CJIT episode takes."""
+    return {
+        # on the caseload, closed from the caseload, two referrals
+        "closed_caseload": first_synthetic(
+            refdata, lambda r: "CPLANDT" in r and "DISD" in r and len(r["referrals"]) >= 2
+        ),
+        # on the caseload, still open, two referrals
+        "open_caseload": first_synthetic(
+            refdata, lambda r: "CPLANDT" in r and "DISD" not in r and len(r["referrals"]) >= 2
+        ),
+        # closed without being taken onto the caseload
+        "closed_prior": first_synthetic(refdata, lambda r: "CPLANDT" not in r and "DISD" in r),
+    }
+
+
+@pytest.fixture(scope="module")
+def check(validator: Validator) -> Callable[[Raw], list[Finding]]:
+    def run(rec: Raw) -> list[Finding]:
+        found = validator.validate(rec, CTX)
+        assert not [f for f in found if f.rule_id == "rule_could_not_run"], found
+        return found
+
+    return run
+
+
+Run = Callable[[Raw], list[Finding]]
+
+
+def test_base_records_are_clean(bases: dict[str, Raw], check: Run) -> None:
+    """The unchanged synthetic records the cases start from have no error or warning."""
+    for rec in bases.values():
+        assert not_errors_or_warnings(check(rec)) == []
+
+
+# -- the registry ---------------------------------------------------------------------------
+
+
+def test_every_cjit_rule_has_a_test() -> None:
+    """Every rule registered from rules/cjit.py has a test_<rule> function in this file."""
+    rules_for("Q")  # imports every rule module
+    ids = {r.id for r in REGISTRY if r.fn.__module__ == RULES_MODULE}
+    assert ids
+    tests = {name for name, obj in globals().items() if name.startswith("test_") and callable(obj)}
+    missing = {
+        rule_id
+        for rule_id in ids
+        if not any(t == f"test_{rule_id}" or t.startswith(f"test_{rule_id}_") for t in tests)
+    }
+    assert missing == set()
+
+
+# -- cjit_closure_date_and_reason_together --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "blank", "field"),
+    [
+        ("closed_caseload", "CJDISRSN", "CJDISRSN"),
+        ("closed_caseload", "DISD", "DISD"),
+        ("closed_prior", "CJDISRSN", "CJDISRSN"),
+        ("closed_prior", "DISD", "DISD"),
+    ],
+)
+def test_cjit_closure_date_and_reason_together(
+    bases: dict[str, Raw], check: Run, base: str, blank: str, field: str
+) -> None:
+    """A closure date without a reason, or a reason without a date, is an error.
+
+    Source: dataset Q v4.2, DISD ("case closure reason MUST be given") and CJDISRSN ("case
+    closure date MUST be given").
+    """
+    found = check(edit(bases[base], {blank: BLANK}))
+    assert_fires(found, "cjit_closure_date_and_reason_together", (field, ERROR, None))
+
+
+@pytest.mark.parametrize("base", ["closed_caseload", "closed_prior", "open_caseload"])
+def test_cjit_closure_date_and_reason_together_silent(
+    bases: dict[str, Raw], check: Run, base: str
+) -> None:
+    """Both given (closed) or neither (open) (dataset Q v4.2, DISD and CJDISRSN)."""
+    assert_silent(check(bases[base]), "cjit_closure_date_and_reason_together")
+
+
+# -- cjit_closure_reason_matches_caseload ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "reason"),
+    [
+        pytest.param("closed_prior", "10", id="never-on-caseload-completed"),
+        pytest.param("closed_prior", "8", id="never-on-caseload-dropped-out"),
+        pytest.param("closed_prior", "9", id="never-on-caseload-died"),
+        pytest.param("closed_caseload", "73", id="on-caseload-no-further-intervention"),
+        pytest.param("closed_caseload", "1", id="on-caseload-did-not-engage"),
+        pytest.param("closed_caseload", "2", id="on-caseload-managed-elsewhere"),
+    ],
+)
+def test_cjit_closure_reason_matches_caseload(
+    bases: dict[str, Raw], check: Run, base: str, reason: str
+) -> None:
+    """A 'from caseload' reason without CPLANDT, or a 'prior to caseload' one with it.
+
+    Source: dataset Q v4.2 field CPLANDT and appendix E (prior to caseload; from caseload);
+    CJIT supplementary guidance (2018), case closures.
+    """
+    found = check(edit(bases[base], {"CJDISRSN": reason}))
+    assert_fires(found, "cjit_closure_reason_matches_caseload", ("CJDISRSN", ERROR, None))
+
+
+@pytest.mark.parametrize(
+    ("base", "reason"),
+    [
+        pytest.param("closed_prior", "73", id="prior-no-further-intervention"),
+        pytest.param("closed_prior", "1", id="prior-did-not-engage"),
+        pytest.param("closed_prior", "99", id="prior-transferred-shared-code"),
+        pytest.param("closed_prior", "13", id="prior-in-custody-shared-code"),
+        pytest.param("closed_caseload", "10", id="caseload-completed"),
+        pytest.param("closed_caseload", "11", id="caseload-retained-in-custody"),
+        pytest.param("closed_caseload", "14", id="caseload-other-cjit-shared-code"),
+        pytest.param("closed_caseload", "74", id="caseload-recommissioning-shared-code"),
+    ],
+)
+def test_cjit_closure_reason_matches_caseload_silent(
+    bases: dict[str, Raw], check: Run, base: str, reason: str
+) -> None:
+    """A reason from the set that fits the caseload status (dataset Q v4.2, appendix E)."""
+    found = check(edit(bases[base], {"CJDISRSN": reason}))
+    assert_silent(found, "cjit_closure_reason_matches_caseload")
+
+
+def test_cjit_closure_reason_matches_caseload_silent_when_open(
+    bases: dict[str, Raw], check: Run
+) -> None:
+    """No closure reason, nothing to match (dataset Q v4.2, CPLANDT and appendix E)."""
+    assert_silent(check(bases["open_caseload"]), "cjit_closure_reason_matches_caseload")
+
+
+# -- cjit_closure_not_before_triage ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [-1, -30])
+def test_cjit_closure_not_before_triage(bases: dict[str, Raw], check: Run, days: int) -> None:
+    """DISD before TRIAGED is an error (dataset Q v4.2, DISD and TRIAGED)."""
+    rec = bases["closed_prior"]
+    found = check(edit(rec, {"DISD": rel(rec, "TRIAGED", days)}))
+    assert_fires(found, "cjit_closure_not_before_triage", ("DISD", ERROR, None))
+
+
+@pytest.mark.parametrize("days", [0, 1])
+def test_cjit_closure_not_before_triage_silent(
+    bases: dict[str, Raw], check: Run, days: int
+) -> None:
+    """DISD on or after TRIAGED (dataset Q v4.2, DISD and TRIAGED)."""
+    rec = bases["closed_prior"]
+    found = check(edit(rec, {"DISD": rel(rec, "TRIAGED", days)}))
+    assert_silent(found, "cjit_closure_not_before_triage")
+
+
+# -- cjit_caseload_start_not_before_triage --------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [-1, -10])
+def test_cjit_caseload_start_not_before_triage(
+    bases: dict[str, Raw], check: Run, days: int
+) -> None:
+    """CPLANDT before TRIAGED is an error (dataset Q v4.2, CPLANDT and TRIAGED)."""
+    rec = bases["open_caseload"]
+    found = check(edit(rec, {"CPLANDT": rel(rec, "TRIAGED", days)}))
+    assert_fires(found, "cjit_caseload_start_not_before_triage", ("CPLANDT", ERROR, None))
+
+
+@pytest.mark.parametrize("days", [0, 1])
+def test_cjit_caseload_start_not_before_triage_silent(
+    bases: dict[str, Raw], check: Run, days: int
+) -> None:
+    """CPLANDT on or after TRIAGED (dataset Q v4.2, CPLANDT and TRIAGED)."""
+    rec = bases["open_caseload"]
+    found = check(edit(rec, {"CPLANDT": rel(rec, "TRIAGED", days)}))
+    assert_silent(found, "cjit_caseload_start_not_before_triage")
+
+
+# -- cjit_caseload_start_not_after_closure --------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [1, 5])
+def test_cjit_caseload_start_not_after_closure(
+    bases: dict[str, Raw], check: Run, days: int
+) -> None:
+    """CPLANDT after DISD is an error (dataset Q v4.2, CPLANDT and DISD)."""
+    rec = bases["closed_caseload"]
+    found = check(edit(rec, {"CPLANDT": rel(rec, "DISD", days)}))
+    assert_fires(found, "cjit_caseload_start_not_after_closure", ("CPLANDT", ERROR, None))
+
+
+@pytest.mark.parametrize("days", [0, -1])
+def test_cjit_caseload_start_not_after_closure_silent(
+    bases: dict[str, Raw], check: Run, days: int
+) -> None:
+    """CPLANDT on or before DISD (dataset Q v4.2, CPLANDT and DISD)."""
+    rec = bases["closed_caseload"]
+    found = check(edit(rec, {"CPLANDT": rel(rec, "DISD", days)}))
+    assert_silent(found, "cjit_caseload_start_not_after_closure")
+
+
+# -- cjit_prompting_event_not_after_triage --------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [1, 20])
+def test_cjit_prompting_event_not_after_triage(
+    bases: dict[str, Raw], check: Run, days: int
+) -> None:
+    """REFLD after TRIAGED is an error (dataset Q v4.2, field REFLD)."""
+    rec = bases["closed_prior"]
+    found = check(edit(rec, {"REFLD": rel(rec, "TRIAGED", days)}))
+    assert_fires(found, "cjit_prompting_event_not_after_triage", ("REFLD", ERROR, None))
+
+
+@pytest.mark.parametrize("days", [0, -1, -3])
+def test_cjit_prompting_event_not_after_triage_silent(
+    bases: dict[str, Raw], check: Run, days: int
+) -> None:
+    """REFLD on (no clear event) or before TRIAGED (dataset Q v4.2, field REFLD)."""
+    rec = bases["closed_prior"]
+    found = check(edit(rec, {"REFLD": rel(rec, "TRIAGED", days)}))
+    assert_silent(found, "cjit_prompting_event_not_after_triage")
+
+
+# -- cjit_referrals_inside_caseload_period --------------------------------------------------
+
+
+def _referral_on(rec: Raw, index: int, header: str, days: int) -> Raw:
+    return edit_referral(rec, index, {"REFDATE": rel(rec, header, days)})
+
+
+@pytest.mark.parametrize(
+    ("base", "change", "expected"),
+    [
+        pytest.param(
+            "closed_caseload",
+            lambda r: _referral_on(r, 1, "CPLANDT", -1),
+            {1},
+            id="second-before-caseload-start",
+        ),
+        pytest.param(
+            "closed_caseload",
+            lambda r: _referral_on(r, 0, "DISD", 1),
+            {0},
+            id="first-after-closure",
+        ),
+        pytest.param(
+            "open_caseload",
+            lambda r: _referral_on(r, 0, "CPLANDT", -1),
+            {0},
+            id="open-first-before-caseload-start",
+        ),
+        pytest.param(
+            "closed_caseload",
+            lambda r: edit(r, {"CPLANDT": BLANK}),
+            {0, 1},
+            id="no-caseload-start",
+        ),
+    ],
+)
+def test_cjit_referrals_inside_caseload_period(
+    bases: dict[str, Raw], check: Run, base: str, change: Change, expected: set[int]
+) -> None:
+    """A REFDATE outside CPLANDT–DISD, or with no CPLANDT, is flagged on that referral.
+
+    Source: dataset Q v4.2 field REFDATE ("multiple referrals may be made and recorded while
+    the client is on the caseload").
+    """
+    found = check(change(bases[base]))
+    assert_fires(
+        found,
+        "cjit_referrals_inside_caseload_period",
+        *(("REFDATE", WARNING, index) for index in expected),
+    )
+
+
+def test_cjit_referrals_inside_caseload_period_before_start_and_after_close(
+    bases: dict[str, Raw], check: Run
+) -> None:
+    """A referral can be both before the start and after the close (dataset Q v4.2, REFDATE).
+
+    With CPLANDT after DISD (itself an error) a referral between them breaks both limits;
+    each referral gets its own finding.
+    """
+    rec = bases["closed_caseload"]
+    rec = edit(rec, {"CPLANDT": rel(rec, "DISD", 2)})
+    rec = _referral_on(rec, 1, "DISD", 1)
+    found = check(rec)
+    mine = [f for f in found if f.rule_id == "cjit_referrals_inside_caseload_period"]
+    assert [(f.field, f.severity, f.item) for f in mine if f.item == 1] == [
+        ("REFDATE", WARNING, 1),
+        ("REFDATE", WARNING, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("base", "change"),
+    [
+        pytest.param("closed_caseload", lambda r: r, id="as-generated"),
+        pytest.param("open_caseload", lambda r: r, id="open-as-generated"),
+        pytest.param(
+            "closed_caseload", lambda r: _referral_on(r, 0, "CPLANDT", 0), id="on-caseload-start"
+        ),
+        pytest.param("closed_caseload", lambda r: _referral_on(r, 1, "DISD", 0), id="on-closure"),
+        pytest.param(
+            "open_caseload", lambda r: _referral_on(r, 1, "CPLANDT", 200), id="open-long-after"
+        ),
+        pytest.param(
+            "closed_caseload",
+            lambda r: edit(r, {"CPLANDT": BLANK, "referrals": []}),
+            id="no-caseload-no-referrals",
+        ),
+        pytest.param(
+            "closed_caseload",
+            lambda r: edit_referral(edit_referral(r, 0, {"REFDATE": BLANK}), 1, {"REFDATE": BLANK}),
+            id="referral-dates-blank",
+        ),
+    ],
+)
+def test_cjit_referrals_inside_caseload_period_silent(
+    bases: dict[str, Raw], check: Run, base: str, change: Change
+) -> None:
+    """Referrals dated from CPLANDT to DISD inclusive (dataset Q v4.2, field REFDATE)."""
+    found = check(change(bases[base]))
+    assert_silent(found, "cjit_referrals_inside_caseload_period")
+
+
+# -- cjit_referral_ids_unique ---------------------------------------------------------------
+
+
+def test_cjit_referral_ids_unique(bases: dict[str, Raw], check: Run) -> None:
+    """A second referral reusing a REFERID is an error on that referral (dataset Q, REFERID)."""
+    rec = bases["closed_caseload"]
+    found = check(edit_referral(rec, 1, {"REFERID": rec["referrals"][0]["REFERID"]}))
+    assert_fires(found, "cjit_referral_ids_unique", ("REFERID", ERROR, 1))
+
+
+def test_cjit_referral_ids_unique_third_repeats_first(bases: dict[str, Raw], check: Run) -> None:
+    """Only the later duplicate is flagged: referral 2 repeats referral 0 (dataset Q, REFERID)."""
+    rec = copy.deepcopy(bases["closed_caseload"])
+    rec["referrals"] = [*rec["referrals"][:2], dict(rec["referrals"][0])]
+    found = check(rec)
+    assert_fires(found, "cjit_referral_ids_unique", ("REFERID", ERROR, 2))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda r: r, id="distinct"),
+        pytest.param(
+            lambda r: edit_referral(edit_referral(r, 0, {"REFERID": BLANK}), 1, {"REFERID": BLANK}),
+            id="both-blank",
+        ),
+        pytest.param(lambda r: edit_referral(r, 1, {"REFERID": "r-other"}), id="other-id"),
+    ],
+)
+def test_cjit_referral_ids_unique_silent(bases: dict[str, Raw], check: Run, change: Change) -> None:
+    """Distinct (or blank) REFERIDs (dataset Q v4.2, field REFERID)."""
+    found = check(change(bases["closed_caseload"]))
+    assert_silent(found, "cjit_referral_ids_unique")
+
+
+# -- cjit_own_dat_for_no_fixed_abode --------------------------------------------------------
+
+
+@pytest.mark.parametrize("postcode", ["ZZ99 3VZ", "zz993vz"])
+def test_cjit_own_dat_for_no_fixed_abode(bases: dict[str, Raw], check: Run, postcode: str) -> None:
+    """PC ZZ99 3VZ with DAT blank: use the CJIT's own DAT (warning naming it).
+
+    Source: dataset Q v4.2 field DAT (no fixed abode: the CJIT's partnership as a proxy) and
+    field PC (ZZ99 3VZ for no fixed abode or abroad).
+    """
+    found = check(edit(bases["closed_prior"], {"PC": postcode, "DAT": BLANK}))
+    assert_fires(found, "cjit_own_dat_for_no_fixed_abode", ("DAT", WARNING, None))
+    (finding,) = [f for f in found if f.rule_id == "cjit_own_dat_for_no_fixed_abode"]
+    assert AGENCY_DAT in finding.message
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"PC": "ZZ99 3VZ", "DAT": AGENCY_DAT}, id="nfa-with-dat"),
+        pytest.param({"PC": "ZZ99 3VZ", "DAT": "A10B"}, id="nfa-with-other-dat"),
+        pytest.param({"PC": "NR14 7UJ", "DAT": BLANK}, id="postcode-no-dat"),
+        pytest.param({"PC": BLANK, "DAT": BLANK}, id="no-postcode-no-dat"),
+    ],
+)
+def test_cjit_own_dat_for_no_fixed_abode_silent(
+    bases: dict[str, Raw], check: Run, changes: dict[str, object]
+) -> None:
+    """DAT given, or the client has a postcode (dataset Q v4.2, fields DAT and PC)."""
+    found = check(edit(bases["closed_prior"], changes))
+    assert_silent(found, "cjit_own_dat_for_no_fixed_abode")
