@@ -9,81 +9,47 @@ day) and changes only the fields the case is about.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
-from datetime import date, timedelta
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from desktop.domain.findings import Finding, Severity
+from desktop.domain.findings import Finding
 from desktop.domain.record import Context
 from desktop.domain.refdata import load_refdata
 from desktop.domain.rules import REGISTRY, rules_for
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.domain.validation import Validator
+from tests.domain.rulekit import (
+    BLANK,
+    ERROR,
+    INFO,
+    SEED,
+    TODAY,
+    WARNING,
+    Change,
+    Raw,
+    assert_fires,
+    assert_silent,
+    edit,
+    edit_item,
+    rel,
+)
+
+
+def edit_referral(rec: Raw, index: int, changes: dict[str, object]) -> Raw:
+    """A deep copy of ``rec`` with ``changes`` applied to referral ``index``."""
+    return edit_item(rec, "referrals", index, changes)
+
 
 # -- helpers --------------------------------------------------------------------------------
 
 REFDATA_ROOT = Path(__file__).resolve().parents[2] / "refdata"
-TODAY = date(2026, 11, 24)
-SEED = 1
 AGENCY_DAT = "A12B"
 CTX = Context(today=TODAY, agency_dat=AGENCY_DAT)
-ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-BLANK = None  # in a change set: remove the field (leave it blank)
 DATASET = "cjit-q"
 RULES_MODULE = "desktop.domain.rules.cjit"
-
-Raw = dict[str, Any]
-Expected = tuple[str, Severity, int | None]
-Change = Callable[[Raw], Raw]
-
-
-def edit(rec: Raw, changes: Mapping[str, object]) -> Raw:
-    """A deep copy of ``rec`` with ``changes`` applied; a ``BLANK`` value pops the field."""
-    out = copy.deepcopy(rec)
-    for header, value in changes.items():
-        if value is BLANK:
-            out.pop(header, None)
-        else:
-            out[header] = value
-    return out
-
-
-def edit_referral(rec: Raw, index: int, changes: Mapping[str, object]) -> Raw:
-    """A deep copy of ``rec`` with ``changes`` applied to referral ``index``."""
-    out = copy.deepcopy(rec)
-    item = out["referrals"][index]
-    for header, value in changes.items():
-        if value is BLANK:
-            item.pop(header, None)
-        else:
-            item[header] = value
-    return out
-
-
-def day(rec: Raw, header: str) -> date:
-    return date.fromisoformat(rec[header])
-
-
-def rel(rec: Raw, header: str, days: int) -> str:
-    """The ISO date ``days`` after (or before, if negative) the record's ``header`` date."""
-    return (day(rec, header) + timedelta(days=days)).isoformat()
-
-
-def hits(found: Iterable[Finding], rule_id: str) -> set[Expected]:
-    return {(f.field, f.severity, f.item) for f in found if f.rule_id == rule_id}
-
-
-def assert_fires(found: list[Finding], rule_id: str, *expected: Expected) -> None:
-    """The rule's findings are exactly ``expected`` (field, severity, item)."""
-    assert hits(found, rule_id) == set(expected), found
-
-
-def assert_silent(found: list[Finding], rule_id: str) -> None:
-    assert hits(found, rule_id) == set(), found
 
 
 def first_synthetic(refdata: RefData, wanted: Callable[[Raw], bool]) -> Raw:
