@@ -14,17 +14,15 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from desktop import APP_NAME, CMSID, __version__
+from desktop import APP_NAME, CMSID, __version__, cli_store
+from desktop.cli_store import UsageError
 from desktop.domain.record import Context
 from desktop.domain.refdata import RefDataError, import_code_list
 from desktop.domain.spec import DatasetSpec, RefData, Status
 from desktop.domain.validation import Validator
+from desktop.storage.errors import StoreError
 
 DATASETS = ("cjit-q", "secure-r")
-
-
-class UsageError(Exception):
-    """Input the command cannot use; the message is shown as it is."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     imp = rsub.add_parser("import", help="replace a code list from a CSV or XLSX file")
     imp.add_argument("list", help="a list name (e.g. DRUG) or a field header (e.g. PARENT)")
     imp.add_argument("file", type=Path, help="CSV or XLSX with 'code' and 'label' columns")
+    cli_store.add_parsers(sub)
     return parser
 
 
@@ -85,9 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "codes": _codes,
             "spec": _spec,
             "refdata": _refdata,
+            **cli_store.handlers(),
         }[args.command]
         return handler(args, refdata)
-    except (UsageError, RefDataError) as exc:
+    except (UsageError, RefDataError, StoreError) as exc:
         print(f"pathway: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -12,7 +12,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -37,6 +36,7 @@ from desktop.domain.spec import (
     Section,
     Status,
 )
+from desktop.files import atomic_write_text
 
 CODE_COLUMNS = ("code", "label", "definition", "valid_from", "valid_to", "tags")
 FIELD_KEYS = frozenset(
@@ -534,7 +534,7 @@ def import_code_list(refdata: RefData, overrides: Path, name: str, source: Path)
     read_code_csv(source, text)  # the same checks as at start-up
     old_tags = {t for c in old.values() for t in c.tags}
     target = overrides / "codes" / f"{name}.csv"
-    _atomic_write(target, text)
+    atomic_write_text(target, text)
     entries = {e.name: e for e in read_overrides(overrides)}
     entries[name] = OverrideEntry(
         name=name,
@@ -545,7 +545,7 @@ def import_code_list(refdata: RefData, overrides: Path, name: str, source: Path)
         for_field=for_field,
         provisional=False,
     )
-    _atomic_write(overrides / "overrides.toml", _overrides_toml(entries.values()))
+    atomic_write_text(overrides / "overrides.toml", _overrides_toml(entries.values()))
     return ImportResult(
         name=name,
         for_field=for_field,
@@ -584,20 +584,3 @@ def _overrides_toml(entries: Any) -> str:
             f"provisional = {'true' if e.provisional else 'false'}\n"
         )
     return "".join(parts)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write a file so that it is either the old one or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    if hasattr(os, "O_DIRECTORY"):
-        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

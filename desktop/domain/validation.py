@@ -83,11 +83,15 @@ class Validator:
 
     def validate(self, raw: object, ctx: Context) -> list[Finding]:
         """Parse and check one raw record; the findings come in specification order."""
+        return self.check(raw, ctx)[1]
+
+    def check(self, raw: object, ctx: Context) -> tuple[Record, list[Finding]]:
+        """Like :meth:`validate`, also returning the typed record the findings are about."""
         record, findings = self.parse(raw, ctx)
         failed = {(f.field, f.item) for f in findings if f.severity is Severity.ERROR}
         findings.extend(self._requirements(record, failed))
         findings.extend(self.cross_field(record, ctx))
-        return self._sorted(findings)
+        return record, self._sorted(findings)
 
     def parse(self, raw: object, ctx: Context) -> tuple[Record, list[Finding]]:
         """Turn raw values into a typed :class:`Record`, with findings for what failed."""

@@ -1,0 +1,64 @@
+"""What a caseload list needs to know about an episode, worked out from what was entered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from desktop.domain.findings import Finding, Severity
+from desktop.domain.record import Context
+from desktop.domain.spec import RefData
+from desktop.domain.validation import Validator
+from desktop.domain.workflow import cjit_step, secure_step
+
+# Which date opens and which closes an episode, per dataset.
+OPENED_BY = {"cjit-q": ("TRIAGED", "REFLD"), "secure-r": ("RECPDT", "TRIAGED")}
+CLOSED_BY = {"cjit-q": "DISD", "secure-r": "EXITD"}
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The sortable facts of one episode, plus its findings.
+
+    ``consent`` is the NDTMS consent code as entered (Y/N) or None when not yet recorded.
+    """
+
+    state: str
+    opened_on: date | None
+    closed_on: date | None
+    consent: str | None
+    client_ref: str | None
+    finitial: str | None
+    sinitial: str | None
+    dob: date | None
+    sex: str | None
+    errors: int
+    warnings: int
+    findings: tuple[Finding, ...]
+
+
+def summarise(
+    validator: Validator, refdata: RefData, raw: dict[str, object], ctx: Context
+) -> Summary:
+    """Validate ``raw`` and work out the episode's state and key dates."""
+    dataset = validator.spec.id
+    record, findings = validator.check(raw, ctx)
+    if dataset == "cjit-q":
+        state = str(cjit_step(record, refdata).state)
+    else:
+        state = str(secure_step(record, refdata, ctx.today).state)
+    opened = next((d for h in OPENED_BY[dataset] if (d := record.date(h)) is not None), None)
+    return Summary(
+        state=state,
+        opened_on=opened,
+        closed_on=record.date(CLOSED_BY[dataset]),
+        consent=record.text("CONSENT"),
+        client_ref=record.text("CLIENT"),
+        finitial=record.text("FINITIAL"),
+        sinitial=record.text("SINITIAL"),
+        dob=record.date("DOB"),
+        sex=record.text("SEX"),
+        errors=sum(1 for f in findings if f.severity is Severity.ERROR),
+        warnings=sum(1 for f in findings if f.severity is Severity.WARNING),
+        findings=tuple(findings),
+    )

@@ -1,0 +1,147 @@
+"""The audit trail: every change, chained by SHA-256 so that a removed or altered event is found.
+
+Each event stores who, when, what (action, table, record id) and the changed fields as
+``{field: [old, new]}``. Its hash covers its sequence number, its content and the hash
+before it; the first event chains from a hash of the store id, so events copied from
+another store do not verify. The newest hash is also kept in ``settings`` and checked,
+so that cutting events off the end is found too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from desktop.storage.models import AuditEvent, Setting
+
+HEAD_KEY = "audit_head"
+
+Changes = Mapping[str, tuple[object, object]]
+
+
+def genesis(store_id: str) -> str:
+    return hashlib.sha256(f"pathway audit {store_id}".encode()).hexdigest()
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, without tzinfo (as stored)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _digest(
+    prev: str,
+    seq: int,
+    at: datetime,
+    user_id: str | None,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    changes: str,
+) -> str:
+    body = json.dumps(
+        [seq, at.isoformat(), user_id, action, entity, entity_id, changes],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(f"{prev}\n{body}".encode()).hexdigest()
+
+
+def encode_changes(changes: Changes) -> str:
+    return json.dumps(
+        {k: [_plain(o), _plain(n)] for k, (o, n) in changes.items()},
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+def _plain(value: object) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
+        return value
+    return str(value)
+
+
+def append(
+    session: Session,
+    store_id: str,
+    *,
+    user_id: str | None,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    changes: Changes | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Add one event to the chain inside the caller's write transaction."""
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, genesis(store_id))
+    when = at or utcnow()
+    encoded = encode_changes(changes or {})
+    event = AuditEvent(
+        seq=seq,
+        at=when,
+        user_id=user_id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        changes=encoded,
+        prev_hash=prev,
+        hash=_digest(prev, seq, when, user_id, action, entity, entity_id, encoded),
+    )
+    session.add(event)
+    stmt = sqlite_insert(Setting).values(key=HEAD_KEY, value=f"{seq}:{event.hash}")
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Setting.key], set_={"value": stmt.excluded.value}
+        )
+    )
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    events: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(session: Session, store_id: str) -> AuditReport:
+    """Walk the whole chain; report every break in the worker's words."""
+    problems: list[str] = []
+    prev = genesis(store_id)
+    expected_seq = 1
+    count = 0
+    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
+    for ev in rows:
+        count += 1
+        if ev.seq != expected_seq:
+            problems.append(f"events {expected_seq} to {ev.seq - 1} are missing")
+        if ev.prev_hash != prev:
+            problems.append(f"event {ev.seq} does not follow the event before it")
+        digest = _digest(
+            ev.prev_hash, ev.seq, ev.at, ev.user_id, ev.action, ev.entity, ev.entity_id, ev.changes
+        )
+        if digest != ev.hash:
+            problems.append(f"event {ev.seq} has been altered")
+        prev = ev.hash
+        expected_seq = ev.seq + 1
+    head = session.get(Setting, HEAD_KEY)
+    if count and head is None:
+        problems.append("the record of the newest event is missing")
+    elif head is not None and head.value != f"{expected_seq - 1}:{prev}":
+        problems.append("events have been removed from the end of the trail")
+    return AuditReport(events=count, problems=tuple(problems))

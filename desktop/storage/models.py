@@ -1,0 +1,201 @@
+"""The tables of an encrypted store (typed SQLAlchemy 2 ORM).
+
+NDTMS values are kept as the worker entered them, in the ``validate`` JSON shape (one
+JSON object per client, episode, referral or intervention), so that a half-typed date or
+an unknown code is never lost. The columns beside them are derived on every save and
+exist only so that the caseload list can sort and filter without decoding every row.
+
+Technical ids (CLIENTID, EPISODID, REFERID, MODID) are random, generated on the laptop
+and never reused, so stores from several laptops can be merged.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Setting(Base):
+    """Store-wide settings: agency code and type, DAT, store id, schema notes."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    """A worker or manager. Password wraps live beside the store, not here."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+    __table_args__ = (CheckConstraint("role IN ('worker', 'manager')", name="role"),)
+
+
+class Client(Base):
+    """A person, across episodes. ``name`` and ``notes`` never leave the laptop."""
+
+    __tablename__ = "clients"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fields: Mapped[str] = mapped_column(Text, default="{}")
+    client_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    finitial: Mapped[str | None] = mapped_column(String(8))
+    sinitial: Mapped[str | None] = mapped_column(String(8))
+    dob: Mapped[date | None] = mapped_column(Date, index=True)
+    sex: Mapped[str | None] = mapped_column(String(8))
+    name: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    episodes: Mapped[list[Episode]] = relationship(back_populates="client")
+
+    __table_args__ = (Index("ix_clients_attributors", "finitial", "sinitial", "dob", "sex"),)
+
+
+class Episode(Base):
+    """One CJIT (dataset Q) or secure-setting (dataset R) episode."""
+
+    __tablename__ = "episodes"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"))
+    dataset: Mapped[str] = mapped_column(String(16))
+    fields: Mapped[str] = mapped_column(Text, default="{}")
+    notes: Mapped[str | None] = mapped_column(Text)
+    draft: Mapped[bool] = mapped_column(default=True)
+    state: Mapped[str] = mapped_column(String(32))
+    opened_on: Mapped[date | None] = mapped_column(Date, index=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    consent: Mapped[str | None] = mapped_column(String(8))
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    last_contact: Mapped[date | None] = mapped_column(Date)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    client: Mapped[Client] = relationship(back_populates="episodes")
+
+    __table_args__ = (
+        CheckConstraint("dataset IN ('cjit-q', 'secure-r')", name="dataset"),
+        Index("ix_episodes_client", "client_id"),
+    )
+
+
+class Referral(Base):
+    """A CJIT referral to structured treatment (dataset Q, REFERID/REFDATE)."""
+
+    __tablename__ = "referrals"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(
+        ForeignKey("episodes.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class Intervention(Base):
+    """A secure-setting intervention (dataset R, MODID/MODAL/MODST/MODEND)."""
+
+    __tablename__ = "interventions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(
+        ForeignKey("episodes.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class ConsentEvent(Base):
+    """A dated consent decision: NDTMS consent, or continuity-of-care sharing (DIR, seed 004)."""
+
+    __tablename__ = "consent_events"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[str | None] = mapped_column(
+        ForeignKey("episodes.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(16))
+    agencies: Mapped[str | None] = mapped_column(Text)
+    recorded_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('ndtms', 'sharing')", name="kind"),
+        CheckConstraint("value IN ('given', 'refused', 'withdrawn')", name="value"),
+    )
+
+
+class Draft(Base):
+    """A half-filled sheet kept at lock time; only its own user gets it back."""
+
+    __tablename__ = "drafts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    episode_id: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("user_id", "episode_id", name="uq_drafts_user_episode"),)
+
+
+class AuditEvent(Base):
+    """Who changed what, chained by SHA-256 so a removed or altered event is found."""
+
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    changes: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ExportBatch(Base):
+    """A submission file written for NDTMS: which episodes, when, by whom."""
+
+    __tablename__ = "export_batches"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    file_name: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    episode_ids: Mapped[str] = mapped_column(Text, default="[]")
