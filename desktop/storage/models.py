@@ -112,28 +112,28 @@ class Episode(Base):
     )
 
 
-class Referral(Base):
+class ItemRow(Base):
+    """A repeating entry of an episode: its fields as entered, in the order shown."""
+
+    __abstract__ = True
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(
+        ForeignKey("episodes.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class Referral(ItemRow):
     """A CJIT referral to structured treatment (dataset Q, REFERID/REFDATE)."""
 
     __tablename__ = "referrals"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    episode_id: Mapped[str] = mapped_column(
-        ForeignKey("episodes.id", ondelete="CASCADE"), index=True
-    )
-    position: Mapped[int] = mapped_column(Integer)
-    fields: Mapped[str] = mapped_column(Text, default="{}")
 
 
-class Intervention(Base):
+class Intervention(ItemRow):
     """A secure-setting intervention (dataset R, MODID/MODAL/MODST/MODEND)."""
 
     __tablename__ = "interventions"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    episode_id: Mapped[str] = mapped_column(
-        ForeignKey("episodes.id", ondelete="CASCADE"), index=True
-    )
-    position: Mapped[int] = mapped_column(Integer)
-    fields: Mapped[str] = mapped_column(Text, default="{}")
 
 
 class ConsentEvent(Base):

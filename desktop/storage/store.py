@@ -23,10 +23,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from desktop.storage.attempts import Attempts
 from sqlalchemy import Engine, delete, func, insert, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from desktop import CMSID
 from desktop.domain.findings import Severity
@@ -34,7 +34,9 @@ from desktop.domain.record import Context
 from desktop.domain.spec import DatasetSpec, Level, RefData
 from desktop.domain.summary import Summary, summarise
 from desktop.domain.validation import Validator
-from desktop.storage import audit, backup, keys
+from desktop.storage import audit, keys
+from desktop.storage import backup as backup_files
+from desktop.storage.attempts import Attempts
 from desktop.storage.engine import check_library, make_engine
 from desktop.storage.errors import (
     BackupChoice,
@@ -57,6 +59,7 @@ from desktop.storage.models import (
     Draft,
     Episode,
     Intervention,
+    ItemRow,
     Referral,
     Setting,
     User,
@@ -68,11 +71,16 @@ DATASETS = ("cjit-q", "secure-r")
 KINDS = {"cjit": "cjit-q", "secure": "secure-r"}
 BACKUP_EVERY = timedelta(hours=1)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-ITEM_TABLES: dict[str, type[Referral] | type[Intervention]] = {
+ITEM_TABLES: dict[str, type[ItemRow]] = {
     "cjit-q": Referral,
     "secure-r": Intervention,
 }
 CONSENT_VALUES = {"Y": "given", "N": "refused"}
+
+
+def _raw(conn: Any) -> Any:
+    """The keyed ``sqlcipher3`` connection under a SQLAlchemy connection."""
+    return conn.connection.dbapi_connection
 
 
 def new_id() -> str:
@@ -431,7 +439,7 @@ class Store:
         """Open, check integrity, confirm it is the store the keys belong to, migrate."""
         try:
             with engine.connect() as conn:
-                raw = conn.connection.dbapi_connection
+                raw = _raw(conn)
                 problems = [str(r[0]) for r in raw.execute("PRAGMA quick_check").fetchall()]
                 if problems != ["ok"]:
                     raise StoreDamaged(problems[0], newest_backup(path))
@@ -457,8 +465,8 @@ class Store:
             if current not in {r.revision for r in script.walk_revisions()}:
                 raise NewerStore()
             with engine.connect() as conn:
-                backup.make_backup(
-                    conn.connection.dbapi_connection,
+                backup_files.make_backup(
+                    _raw(conn),
                     key,
                     path,
                     keys_path(path),
@@ -487,7 +495,7 @@ class Store:
             return None
         try:
             if backup_reason is not None:
-                with contextlib.suppress(StoreError, backup.BackupFailed):
+                with contextlib.suppress(StoreError, backup_files.BackupFailed):
                     info = self.backup(backup_reason)
                     made = BackupChoice(info.path, info.taken)
             with contextlib.suppress(StoreError), self._write() as s:
@@ -933,7 +941,7 @@ class Store:
             except ValueError:
                 day = None
             upper = text.upper()
-            conditions = [Client.client_ref.like(f"{upper}%")]
+            conditions: list[ColumnElement[bool]] = [Client.client_ref.like(f"{upper}%")]
             if day is not None:
                 conditions.append(Client.dob == day)
             if len(upper) == 2 and upper.isalpha():
@@ -1284,22 +1292,22 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         with self._live().connect() as conn:
-            return backup.row_counts(conn.connection.dbapi_connection)
+            return backup_files.row_counts(_raw(conn))
 
     def integrity_problems(self) -> list[str]:
         with self._live().connect() as conn:
-            return backup.integrity_problems(conn.connection.dbapi_connection)
+            return backup_files.integrity_problems(_raw(conn))
 
     def verify_audit(self) -> audit.AuditReport:
         with self._read() as s:
             return audit.verify(s, self.settings.store_id)
 
-    def backup(self, reason: str = "manual") -> backup.BackupInfo:
+    def backup(self, reason: str = "manual") -> backup_files.BackupInfo:
         """A checked, encrypted backup beside the store; the oldest beyond ten are removed."""
         try:
             with self._live().connect() as conn:
-                info = backup.make_backup(
-                    conn.connection.dbapi_connection,
+                info = backup_files.make_backup(
+                    _raw(conn),
                     self._key,
                     self.path,
                     keys_path(self.path),
@@ -1324,7 +1332,7 @@ class Store:
         self.last_backup = info.taken
         return info
 
-    def maybe_backup(self) -> backup.BackupInfo | None:
+    def maybe_backup(self) -> backup_files.BackupInfo | None:
         """At most one backup an hour while the store is in use."""
         if self.last_backup is not None and self._clock() - self.last_backup < BACKUP_EVERY:
             return None
@@ -1332,5 +1340,5 @@ class Store:
 
 
 def newest_backup(store: Path) -> BackupChoice | None:
-    found = backup.list_backups(backups_folder(store), store.stem)
+    found = backup_files.list_backups(backups_folder(store), store.stem)
     return BackupChoice(found[0].path, found[0].taken) if found else None
