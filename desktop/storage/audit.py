@@ -82,10 +82,17 @@ def append(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Add one event to the chain inside the caller's write transaction."""
+    # Chain from the recorded head when it is ahead of the last row: if events were cut
+    # off the end, the next event then leaves a gap that verification reports.
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, genesis(store_id))
+    head = session.get(Setting, HEAD_KEY)
+    if head is not None:
+        head_seq, _, head_hash = head.value.partition(":")
+        if head_seq.isdigit() and int(head_seq) + 1 > seq and head_hash:
+            seq, prev = int(head_seq) + 1, head_hash
     when = at or utcnow()
     encoded = encode_changes(changes or {})
     event = AuditEvent(

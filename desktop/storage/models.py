@@ -109,6 +109,7 @@ class Episode(Base):
     __table_args__ = (
         CheckConstraint("dataset IN ('cjit-q', 'secure-r')", name="dataset"),
         Index("ix_episodes_client", "client_id"),
+        Index("ix_episodes_owner_open", "owner_id", "closed_on"),
     )
 
 

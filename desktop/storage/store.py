@@ -389,7 +389,12 @@ class Store:
 
             raise TryLater(wait)
         keyfile = cls._read_keys(path)
-        name = user if user is not None else (keyfile.names()[0] if len(keyfile.wraps) == 1 else "")
+        if user is None and len(keyfile.wraps) != 1:
+            raise StoreError(
+                "This store has several users: say which user you are"
+                " (PATHWAY_USER on the command line)."
+            )
+        name = user if user is not None else keyfile.names()[0]
         try:
             key, wrap = keys.unwrap_key(keyfile, name, password)
         except keys.WrongPassword:
@@ -909,7 +914,7 @@ class Store:
                     draft=e.draft,
                     updated_at=e.updated_at,
                 )
-                for e, c in s.execute(stmt).tuples()
+                for e, c in s.execute(stmt)
             ]
 
     def count_caseload(self, query: CaseloadQuery = CaseloadQuery()) -> int:
@@ -965,7 +970,7 @@ class Store:
         with self._read() as s:
             return [
                 ClientMatch(c.id, c.client_ref, c.name, int(n), last)
-                for c, n, last in s.execute(stmt).tuples()
+                for c, n, last in s.execute(stmt)
             ]
 
     # ------------------------------------------------------------------ consent
@@ -1331,6 +1336,16 @@ class Store:
             raise
         self.last_backup = info.taken
         return info
+
+    def vacuum(self) -> None:
+        """Rebuild the file to reclaim space (temporary data stays in memory, never on disk)."""
+        with self._live().connect() as conn:
+            try:
+                _raw(conn).execute("VACUUM")
+            except Exception as exc:
+                if _is_storage_full(exc):
+                    raise DiskFull() from None
+                raise
 
     def maybe_backup(self) -> backup_files.BackupInfo | None:
         """At most one backup an hour while the store is in use."""

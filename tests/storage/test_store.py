@@ -1,0 +1,388 @@
+"""The store as the window and the command line use it: records in, records out, nothing lost."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from desktop import paths
+from desktop.domain.spec import RefData
+from desktop.domain.synthetic import records
+from desktop.storage import keys
+from desktop.storage.engine import raw_connect
+from desktop.storage.errors import (
+    ImportRejected,
+    NoStore,
+    NotPermitted,
+    RecordNotFound,
+    StoreError,
+    StoreExists,
+)
+from desktop.storage.store import CaseloadQuery, Store, keys_path
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def refdata() -> RefData:
+    return paths.load()
+
+
+@pytest.fixture
+def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
+    s = Store.create(
+        tmp_path / "team.store",
+        agency="CJ123",
+        kind="cjit",
+        user="amy",
+        password=PASSWORD,
+        refdata=refdata,
+        dat="A12B",
+    )
+    yield s
+    s.close(backup_reason=None)
+
+
+def fresh(refdata: RefData, n: int = 1, dataset: str = "cjit-q", seed: int = 3) -> list[dict]:
+    out = []
+    for rec in records(refdata, dataset, n, seed=seed):
+        rec.pop("CLIENTID")
+        rec.pop("EPISODID")
+        items = rec.get("referrals") or rec.get("interventions") or []
+        for item in items:
+            item.pop("REFERID", None)
+            item.pop("MODID", None)
+        out.append(rec)
+    return out
+
+
+def test_saved_episode_comes_back_as_entered(store: Store, refdata: RefData) -> None:
+    raw = next(r for r in fresh(refdata, 40) if len(r["referrals"]) >= 2)
+    saved = store.save_episode(raw, client_name="Jo Bloggs", notes="seen at 3am")
+    back = store.load_episode(saved.episode_id)
+    assert back.client_name == "Jo Bloggs"
+    assert back.notes == "seen at 3am"
+    assert back.raw["CLIENTID"] == saved.client_id
+    for header, value in raw.items():
+        if header == "referrals":
+            continue
+        assert back.raw[header] == value, header
+    assert [r["REFDATE"] for r in back.raw["referrals"]] == [r["REFDATE"] for r in raw["referrals"]]
+    assert all(len(r["REFERID"]) == 32 for r in back.raw["referrals"])
+
+
+def test_system_fields_are_filled_by_the_store(store: Store, refdata: RefData) -> None:
+    """Technical ids are generated (never built from the person); AGNCY and CMSID from setup."""
+    raw = fresh(refdata)[0]
+    raw.pop("AGNCY")
+    saved = store.save_episode(raw)
+    back = store.load_episode(saved.episode_id).raw
+    assert back["AGNCY"] == "CJ123"
+    assert str(back["CMSID"]).startswith("PATHWAY-")
+    for header in ("CLIENTID", "EPISODID"):
+        value = str(back[header])
+        assert len(value) == 32
+        assert int(value, 16) >= 0
+        assert str(raw["FINITIAL"]) not in value.upper() or value.lower() == value
+
+
+def test_ids_are_unique_across_many_saves(store: Store, refdata: RefData) -> None:
+    ids = {store.save_episode(r).episode_id for r in fresh(refdata, 40)}
+    assert len(ids) == 40
+
+
+def test_half_typed_values_are_kept_not_lost(store: Store, refdata: RefData) -> None:
+    """A draft keeps what was typed even when it does not pass the rules yet."""
+    raw = {"FINITIAL": "J", "DOB": "31/02/19", "DRUG1": "not a code", "CONSENT": "Y"}
+    saved = store.save_episode(raw, draft=True)
+    assert saved.summary.errors > 0
+    back = store.load_episode(saved.episode_id)
+    assert back.draft
+    assert back.raw["DOB"] == "31/02/19"
+    assert back.raw["DRUG1"] == "not a code"
+
+
+def test_update_bumps_version_and_records_field_changes(store: Store, refdata: RefData) -> None:
+    raw = fresh(refdata)[0]
+    first = store.save_episode(raw)
+    again = store.load_episode(first.episode_id).raw
+    again["ALCUNITS"] = 99
+    second = store.save_episode(again)
+    assert second.version == first.version + 1
+    assert store.load_episode(first.episode_id).raw["ALCUNITS"] == 99
+    changes = _audit_changes(store, first.episode_id)
+    assert any('"ALCUNITS"' in c and "99" in c for c in changes)
+
+
+def test_removed_referral_is_deleted_and_audited(store: Store, refdata: RefData) -> None:
+    raw = next(r for r in fresh(refdata, 40) if len(r["referrals"]) >= 2)
+    saved = store.save_episode(raw)
+    back = store.load_episode(saved.episode_id).raw
+    gone = back["referrals"][0]["REFERID"]
+    back["referrals"] = back["referrals"][1:]
+    store.save_episode(back)
+    assert all(r["REFERID"] != gone for r in store.load_episode(saved.episode_id).raw["referrals"])
+    assert any(c for c in _audit_changes(store, str(gone)))
+
+
+def test_client_fields_are_shared_between_episodes(store: Store, refdata: RefData) -> None:
+    """Client-level fields (dataset Q, level 'client') belong to the person, not the episode."""
+    a, b = fresh(refdata, 2)
+    first = store.save_episode(a)
+    b["CLIENTID"] = first.client_id
+    second = store.save_episode(b)
+    assert store.load_episode(first.episode_id).raw["DOB"] == b["DOB"]
+    assert second.client_id == first.client_id
+
+
+def test_episode_cannot_move_to_another_client(store: Store, refdata: RefData) -> None:
+    a, b = fresh(refdata, 2)
+    first = store.save_episode(a)
+    other = store.save_episode(b)
+    moved = store.load_episode(first.episode_id).raw
+    moved["CLIENTID"] = other.client_id
+    with pytest.raises(StoreError, match="another client"):
+        store.save_episode(moved)
+
+
+def test_consent_change_is_a_dated_consent_event(store: Store, refdata: RefData) -> None:
+    """Dataset Q CONSENT 'may change': every change is kept as a dated event (seed 001)."""
+    raw = fresh(refdata)[0]
+    saved = store.save_episode(raw, today=date(2026, 11, 1))
+    back = store.load_episode(saved.episode_id).raw
+    back["CONSENT"] = "N"
+    store.save_episode(back, today=date(2026, 11, 20))
+    history = store.consent_history(saved.client_id)
+    assert [(h.kind, h.value, h.recorded_on) for h in history] == [
+        ("ndtms", "given", date(2026, 11, 1)),
+        ("ndtms", "refused", date(2026, 11, 20)),
+    ]
+    assert all(h.recorded_by == store.user.id for h in history)
+
+
+def test_sharing_consent_can_be_given_and_withdrawn(store: Store, refdata: RefData) -> None:
+    """Continuity-of-care sharing needs informed consent and can be withdrawn (DIR, seed 004)."""
+    saved = store.save_episode(fresh(refdata)[0])
+    store.record_consent(saved.client_id, "sharing", "given", date(2026, 11, 2), agencies="HMP X")
+    store.record_consent(saved.client_id, "sharing", "withdrawn", date(2026, 11, 9))
+    sharing = [h for h in store.consent_history(saved.client_id) if h.kind == "sharing"]
+    assert [(h.value, h.agencies) for h in sharing] == [("given", "HMP X"), ("withdrawn", None)]
+    with pytest.raises(StoreError):
+        store.record_consent(saved.client_id, "sharing", "maybe", date(2026, 11, 9))
+    with pytest.raises(RecordNotFound):
+        store.record_consent("0" * 32, "sharing", "given", date(2026, 11, 9))
+
+
+def test_caseload_sorts_filters_and_pages(store: Store, refdata: RefData) -> None:
+    saved = [store.save_episode(r) for r in fresh(refdata, 12)]
+    total = store.count_caseload()
+    assert total == 12
+    page = store.caseload(CaseloadQuery(limit=5, order_by="opened_on", descending=False))
+    assert len(page) == 5
+    opened = [r.opened_on for r in page]
+    assert opened == sorted(opened)
+    rest = store.caseload(CaseloadQuery(offset=5, limit=50, order_by="opened_on", descending=False))
+    assert len(rest) == 7
+    assert {r.episode_id for r in page} | {r.episode_id for r in rest} == {
+        s.episode_id for s in saved
+    }
+    open_only = store.caseload(CaseloadQuery(open_only=True, limit=100))
+    assert all(r.closed_on is None for r in open_only)
+    assert store.count_caseload(CaseloadQuery(open_only=True)) == len(open_only)
+    mine = store.count_caseload(CaseloadQuery(owner_id=store.user.id))
+    assert mine == 12
+
+
+def test_caseload_search_by_reference_initials_or_birth_date(
+    store: Store, refdata: RefData
+) -> None:
+    raw = fresh(refdata)[0]
+    raw.update({"CLIENT": "R777001", "FINITIAL": "Q", "SINITIAL": "Z", "DOB": "1980-05-06"})
+    saved = store.save_episode(raw)
+    for r in fresh(refdata, 5, seed=9):
+        store.save_episode(r)
+    for text in ("R777", "qz", "1980-05-06"):
+        found = store.caseload(CaseloadQuery(search=text))
+        assert [r.episode_id for r in found] == [saved.episode_id], text
+
+
+def test_caseload_flags_errors(store: Store, refdata: RefData) -> None:
+    good = store.save_episode(fresh(refdata)[0])
+    bad = store.save_episode({"FINITIAL": "J", "DRUG1": "nope"}, draft=True)
+    flagged = store.caseload(CaseloadQuery(with_errors=True))
+    assert [r.episode_id for r in flagged] == [bad.episode_id]
+    assert good.summary.errors == 0
+
+
+def test_existing_clients_are_found_by_attributors(store: Store, refdata: RefData) -> None:
+    """NDTMS links episodes on initials, date of birth and sex; offer a match first."""
+    raw = fresh(refdata)[0]
+    saved = store.save_episode(raw, client_name="Jo")
+    dob = date.fromisoformat(str(raw["DOB"]))
+    matches = store.find_clients(
+        str(raw["FINITIAL"]).lower(), str(raw["SINITIAL"]), dob, str(raw["SEX"])
+    )
+    assert [(m.client_id, m.name, m.episodes) for m in matches] == [(saved.client_id, "Jo", 1)]
+    assert store.find_clients("X", "X", dob, str(raw["SEX"])) == []
+
+
+def test_drafts_return_only_to_their_own_user(store: Store, refdata: RefData) -> None:
+    store.add_user("bob", "bob's password")
+    store.save_draft({"FINITIAL": "J", "typed": "half"})
+    store.save_draft({"FINITIAL": "K"})  # replaces the first
+    assert store.drafts() == [(None, {"FINITIAL": "K"})]
+    path = store.path
+    store.close(backup_reason=None)
+    bob = Store.open(path, "bob", "bob's password", refdata=store.refdata)
+    try:
+        assert bob.drafts() == []
+    finally:
+        bob.close(backup_reason=None)
+    amy = Store.open(path, "amy", PASSWORD, refdata=store.refdata)
+    try:
+        assert amy.drafts() == [(None, {"FINITIAL": "K"})]
+        amy.discard_draft()
+        assert amy.drafts() == []
+    finally:
+        amy.close(backup_reason=None)
+    # the fixture's close is a no-op on a closed store
+    assert not store.is_open
+
+
+def test_worker_may_delete_only_their_own_draft(store: Store, refdata: RefData) -> None:
+    finished = store.save_episode(fresh(refdata)[0])
+    store.add_user("bob", "bob's password")
+    path = store.path
+    store.close(backup_reason=None)
+    bob = Store.open(path, "bob", "bob's password", refdata=store.refdata)
+    try:
+        with pytest.raises(NotPermitted):
+            bob.delete_episode(finished.episode_id)
+        mine = bob.save_episode({"FINITIAL": "A"}, draft=True)
+        bob.delete_episode(mine.episode_id)
+        with pytest.raises(RecordNotFound):
+            bob.load_episode(mine.episode_id)
+    finally:
+        bob.close(backup_reason=None)
+
+
+def test_deleting_the_only_episode_removes_the_client(store: Store, refdata: RefData) -> None:
+    saved = store.save_episode(fresh(refdata)[0])
+    store.delete_episode(saved.episode_id)
+    counts = store.counts()
+    assert counts["episodes"] == 0
+    assert counts["clients"] == 0
+    assert counts["referrals"] == 0
+    assert counts["consent_events"] == 0
+    assert store.verify_audit().ok
+
+
+def test_import_is_all_or_nothing(store: Store, refdata: RefData) -> None:
+    """A file with one rejected record changes nothing; the message names record and field."""
+    good = fresh(refdata, 3)
+    bad = copy.deepcopy(good)
+    bad[1]["DOB"] = "not a date"
+    before = store.counts()
+    with pytest.raises(ImportRejected, match=r"record 2, DOB"):
+        store.import_records(bad)
+    assert store.counts() == before
+    result = store.import_records(good)
+    assert result.episodes == 3
+    assert store.count_caseload() == 3
+
+
+def test_import_refuses_a_repeated_episode(store: Store, refdata: RefData) -> None:
+    recs = fresh(refdata, 2)
+    recs[0]["EPISODID"] = recs[1]["EPISODID"] = "a" * 32
+    with pytest.raises(ImportRejected, match="repeats episode"):
+        store.import_records(recs)
+    assert store.count_caseload() == 0
+
+
+def test_secure_store_keeps_interventions(tmp_path: Path, refdata: RefData) -> None:
+    with Store.create(
+        tmp_path / "prison.store",
+        agency="HMP01",
+        kind="secure",
+        user="sam",
+        password=PASSWORD,
+        refdata=refdata,
+    ) as s:
+        raw = fresh(refdata, 1, "secure-r")[0]
+        saved = s.save_episode(raw)
+        back = s.load_episode(saved.episode_id)
+        assert back.dataset == "secure-r"
+        assert [i["MODAL"] for i in back.raw["interventions"]] == [
+            i["MODAL"] for i in raw["interventions"]
+        ]
+        assert s.counts()["interventions"] == len(raw["interventions"])
+
+
+def test_create_refuses_to_overwrite(store: Store, refdata: RefData) -> None:
+    with pytest.raises(StoreExists):
+        Store.create(store.path, agency="X", kind="cjit", user="x", password="p", refdata=refdata)
+
+
+def test_open_of_a_missing_store_says_so(tmp_path: Path, refdata: RefData) -> None:
+    with pytest.raises(NoStore, match="no Pathway store"):
+        Store.open(tmp_path / "none.store", "amy", PASSWORD, refdata=refdata)
+
+
+def test_locked_store_refuses_work(store: Store, refdata: RefData) -> None:
+    store.lock()
+    with pytest.raises(StoreError, match="locked"):
+        store.save_episode(fresh(refdata)[0])
+
+
+def test_every_action_is_one_audit_event_with_the_worker(store: Store, refdata: RefData) -> None:
+    """reliability #19: one audit event per action, carrying the worker's id."""
+    saved = store.save_episode(fresh(refdata)[0])
+    key, _ = keys.unwrap_key(keys.read_keyfile(keys_path(store.path)), "amy", PASSWORD)
+    conn = raw_connect(store.path, key)
+    try:
+        rows = conn.execute(
+            "SELECT action, entity, user_id FROM audit_events WHERE entity_id = ?",
+            (saved.episode_id,),
+        ).fetchall()
+    finally:
+        conn.close()
+        keys.zero(key)
+    assert ("create", "episode", store.user.id) in rows
+    assert ("consent", "episode", store.user.id) in rows
+
+
+def test_hourly_backup_runs_at_most_once_an_hour(tmp_path: Path, refdata: RefData) -> None:
+    now = [datetime(2026, 11, 24, 9, 0)]
+    with Store.create(
+        tmp_path / "t.store",
+        agency="CJ1",
+        kind="cjit",
+        user="amy",
+        password=PASSWORD,
+        refdata=refdata,
+        clock=lambda: now[0],
+    ) as s:
+        assert s.maybe_backup() is not None
+        now[0] = datetime(2026, 11, 24, 9, 59)
+        assert s.maybe_backup() is None
+        now[0] = datetime(2026, 11, 24, 10, 0)
+        assert s.maybe_backup() is not None
+
+
+def _audit_changes(store: Store, entity_id: str) -> list[str]:
+    key, _ = keys.unwrap_key(keys.read_keyfile(keys_path(store.path)), "amy", PASSWORD)
+    conn = raw_connect(store.path, key)
+    try:
+        return [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT changes FROM audit_events WHERE entity_id = ?", (entity_id,)
+            ).fetchall()
+        ]
+    finally:
+        conn.close()
+        keys.zero(key)
