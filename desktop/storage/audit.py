@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -70,9 +70,19 @@ def _plain(value: object) -> Any:
     return str(value)
 
 
-def append(
-    session: Session,
-    store_id: str,
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An event waiting for the end of its transaction, when the whole batch is chained."""
+
+    at: datetime
+    user_id: str | None
+    action: str
+    entity: str
+    entity_id: str | None
+    changes: str
+
+
+def pending(
     *,
     user_id: str | None,
     action: str,
@@ -80,10 +90,63 @@ def append(
     entity_id: str | None,
     changes: Changes | None = None,
     at: datetime | None = None,
-) -> AuditEvent:
-    """Add one event to the chain inside the caller's write transaction."""
-    # Chain from the recorded head when it is ahead of the last row: if events were cut
-    # off the end, the next event then leaves a gap that verification reports.
+) -> Pending:
+    return Pending(
+        at or utcnow(), user_id, action, entity, entity_id, encode_changes(changes or {})
+    )
+
+
+def append_all(
+    session: Session,
+    store_id: str,
+    events: list[Pending],
+    known_head: tuple[int, str] | None = None,
+) -> tuple[int, str] | None:
+    """Chain and insert the events of one write transaction; return the new head.
+
+    ``known_head`` is the head this (only) writer left after its last commit, which saves
+    reading it again. Otherwise the chain continues from the recorded head when it is
+    ahead of the last row: if events were cut off the end, the next event then leaves a
+    gap that verification reports.
+    """
+    if not events:
+        return None
+    if known_head is not None:
+        seq, prev = known_head[0] + 1, known_head[1]
+    else:
+        seq, prev = _current_head(session, store_id)
+    rows = []
+    for ev in events:
+        digest = _digest(
+            prev, seq, ev.at, ev.user_id, ev.action, ev.entity, ev.entity_id, ev.changes
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": ev.at,
+                "user_id": ev.user_id,
+                "action": ev.action,
+                "entity": ev.entity,
+                "entity_id": ev.entity_id,
+                "changes": ev.changes,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+        seq += 1
+    session.execute(insert(AuditEvent), rows)
+    stmt = sqlite_insert(Setting).values(key=HEAD_KEY, value=f"{seq - 1}:{prev}")
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Setting.key], set_={"value": stmt.excluded.value}
+        )
+    )
+    return seq - 1, prev
+
+
+def _current_head(session: Session, store_id: str) -> tuple[int, str]:
+    """The next sequence number and the hash to chain from, read from the store."""
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
@@ -93,27 +156,7 @@ def append(
         head_seq, _, head_hash = head.value.partition(":")
         if head_seq.isdigit() and int(head_seq) + 1 > seq and head_hash:
             seq, prev = int(head_seq) + 1, head_hash
-    when = at or utcnow()
-    encoded = encode_changes(changes or {})
-    event = AuditEvent(
-        seq=seq,
-        at=when,
-        user_id=user_id,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        changes=encoded,
-        prev_hash=prev,
-        hash=_digest(prev, seq, when, user_id, action, entity, entity_id, encoded),
-    )
-    session.add(event)
-    stmt = sqlite_insert(Setting).values(key=HEAD_KEY, value=f"{seq}:{event.hash}")
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Setting.key], set_={"value": stmt.excluded.value}
-        )
-    )
-    return event
+    return seq, prev
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlcipher3
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -247,6 +248,15 @@ def _diff(old: Mapping[str, object], new: Mapping[str, object]) -> dict[str, tup
     }
 
 
+def _stamp(moment: datetime) -> str:
+    """A timestamp as SQLAlchemy's DateTime stores it in SQLite."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -286,6 +296,8 @@ class Store:
         self._clock = clock
         self._validators = {d: Validator(refdata, d) for d in DATASETS}
         self.last_backup: datetime | None = None
+        self._pending: list[audit.Pending] = []
+        self._head: tuple[int, str] | None = None  # the audit chain's newest (seq, hash)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -543,22 +555,34 @@ class Store:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Session]:
+        """One write transaction; its audit events are chained and written just before commit."""
         self._live()
+        self._pending = []
         try:
             with Session(self._writer, expire_on_commit=False) as s, s.begin():
                 yield s
-        except IntegrityError:
-            raise
-        except DBAPIError as exc:
+                s.flush()
+                head = audit.append_all(s, self.settings.store_id, self._pending, self._head)
+            self._head = head or self._head
+        except (DBAPIError, sqlcipher3.Error) as exc:
+            self._head = None  # read it again from the store next time
             raise self._translate(exc) from None
+        except BaseException:
+            self._head = None
+            raise
+        finally:
+            self._pending = []
 
-    def _translate(self, exc: DBAPIError) -> Exception:
+    def _translate(self, exc: Exception) -> Exception:
         if _is_storage_full(exc):
             log.warning("store write failed: storage full or I/O error")
             return DiskFull()
         if _is_damage(exc):
             log.error("store read failed: damage detected")
             return StoreDamaged("a page failed its check", newest_backup(self.path))
+        if isinstance(exc, (sqlcipher3.IntegrityError, IntegrityError)):
+            log.error("store write refused by a constraint")
+            return StoreError("This could not be saved because it conflicts with a saved record.")
         return exc
 
     def _audit(
@@ -569,14 +593,15 @@ class Store:
         entity_id: str | None,
         changes: audit.Changes | None = None,
     ) -> None:
-        audit.append(
-            s,
-            self.settings.store_id,
-            user_id=self.user.id,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            changes=changes,
+        del s  # written with the rest of the transaction's events, just before commit
+        self._pending.append(
+            audit.pending(
+                user_id=self.user.id,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                changes=changes,
+            )
         )
 
     def _require_manager(self, what: str) -> None:
@@ -681,137 +706,179 @@ class Store:
         last_contact: date | None,
         today: date | None,
     ) -> int:
+        """Write one episode with plain statements on the session's connection.
+
+        This is the path every keystroke-driven autosave takes, so it issues the fewest
+        statements that do the job: one read and one write per table, items in one batch.
+        """
+        db = _raw(s.connection())
         spec = self.refdata.datasets[dataset]
         split = self._split(spec, raw)
         client_id = str(raw["CLIENTID"])
         episode_id = str(raw["EPISODID"])
         now = self._utcnow()
-        client = s.get(Client, client_id)
+        stamp = _stamp(now)
+        found = db.execute(
+            "SELECT fields, name, notes FROM clients WHERE id = ?", (client_id,)
+        ).fetchone()
         old_client: dict[str, object] = {}
-        if client is None:
-            client = Client(id=client_id, created_at=now)
-            s.add(client)
-            action = "create"
-        else:
-            old_client = _loads(client.fields)
-            old_client.update({"name": client.name, "notes": client.notes})
-            action = "update"
-        client.fields = _json(split.client)
-        client.client_ref = summary.client_ref
-        client.finitial = summary.finitial
-        client.sinitial = summary.sinitial
-        client.dob = summary.dob
-        client.sex = summary.sex
-        if client_name is not None:
-            client.name = client_name or None
-        if client_notes is not None:
-            client.notes = client_notes or None
-        client.updated_at = now
-        changes = _diff(old_client, {**split.client, "name": client.name, "notes": client.notes})
-        if changes or action == "create":
-            self._audit(s, action, "client", client_id, changes)
-        episode = s.get(Episode, episode_id)
-        old_episode: dict[str, object] = {}
-        if episode is None:
-            episode = Episode(
-                id=episode_id,
-                client_id=client_id,
-                dataset=dataset,
-                owner_id=self.user.id,
-                created_at=now,
-                version=0,
-            )
-            s.add(episode)
-            action = "create"
-        else:
-            if episode.dataset != dataset:
-                raise StoreError("That episode belongs to the other dataset; it was not changed.")
-            if episode.client_id != client_id:
-                raise StoreError("An episode cannot be moved to another client.")
-            old_episode = _loads(episode.fields)
-            old_episode.update({"notes": episode.notes, "draft": episode.draft})
-            action = "update"
-        old_consent = episode.consent
-        episode.fields = _json(split.episode)
-        if notes is not None:
-            episode.notes = notes or None
-        episode.draft = draft
-        episode.state = summary.state
-        episode.opened_on = summary.opened_on
-        episode.closed_on = summary.closed_on
-        episode.consent = summary.consent
-        episode.errors = summary.errors
-        episode.warnings = summary.warnings
-        if last_contact is not None:
-            episode.last_contact = last_contact
-        elif episode.last_contact is None:
-            episode.last_contact = summary.opened_on
-        episode.updated_at = now
-        episode.version = (episode.version or 0) + 1
-        changes = _diff(
-            old_episode, {**split.episode, "notes": episode.notes, "draft": episode.draft}
+        if found is not None:
+            old_client = {**_loads(found[0]), "name": found[1], "notes": found[2]}
+        name = old_client.get("name") if client_name is None else (client_name or None)
+        cnotes = old_client.get("notes") if client_notes is None else (client_notes or None)
+        client_values = (
+            _json(split.client),
+            summary.client_ref,
+            summary.finitial,
+            summary.sinitial,
+            _day(summary.dob),
+            summary.sex,
+            name,
+            cnotes,
+            stamp,
         )
-        if changes or action == "create":
-            self._audit(s, action, "episode", episode_id, changes)
-        self._store_items(s, dataset, episode_id, split.items)
+        if found is None:
+            db.execute(
+                "INSERT INTO clients (fields, client_ref, finitial, sinitial, dob, sex, name,"
+                " notes, updated_at, created_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (*client_values, stamp, client_id),
+            )
+        else:
+            db.execute(
+                "UPDATE clients SET fields = ?, client_ref = ?, finitial = ?, sinitial = ?,"
+                " dob = ?, sex = ?, name = ?, notes = ?, updated_at = ? WHERE id = ?",
+                (*client_values, client_id),
+            )
+        changes = _diff(old_client, {**split.client, "name": name, "notes": cnotes})
+        if changes or found is None:
+            self._audit(s, "create" if found is None else "update", "client", client_id, changes)
+
+        row = db.execute(
+            "SELECT dataset, client_id, fields, notes, draft, consent, version, last_contact"
+            " FROM episodes WHERE id = ?",
+            (episode_id,),
+        ).fetchone()
+        old_episode: dict[str, object] = {}
+        old_consent: str | None = None
+        version = 1
+        contact = _day(last_contact)
+        if row is not None:
+            if row[0] != dataset:
+                raise StoreError("That episode belongs to the other dataset; it was not changed.")
+            if row[1] != client_id:
+                raise StoreError("An episode cannot be moved to another client.")
+            old_episode = {**_loads(row[2]), "notes": row[3], "draft": bool(row[4])}
+            old_consent = row[5]
+            version = int(row[6]) + 1
+            contact = contact or row[7]
+        enotes = old_episode.get("notes") if notes is None else (notes or None)
+        contact = contact or _day(summary.opened_on)
+        episode_values = (
+            _json(split.episode),
+            enotes,
+            int(draft),
+            summary.state,
+            _day(summary.opened_on),
+            _day(summary.closed_on),
+            summary.consent,
+            summary.errors,
+            summary.warnings,
+            contact,
+            version,
+            stamp,
+        )
+        if row is None:
+            db.execute(
+                "INSERT INTO episodes (fields, notes, draft, state, opened_on, closed_on,"
+                " consent, errors, warnings, last_contact, version, updated_at, id, client_id,"
+                " dataset, owner_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*episode_values, episode_id, client_id, dataset, self.user.id, stamp),
+            )
+        else:
+            db.execute(
+                "UPDATE episodes SET fields = ?, notes = ?, draft = ?, state = ?, opened_on = ?,"
+                " closed_on = ?, consent = ?, errors = ?, warnings = ?, last_contact = ?,"
+                " version = ?, updated_at = ? WHERE id = ?",
+                (*episode_values, episode_id),
+            )
+        changes = _diff(old_episode, {**split.episode, "notes": enotes, "draft": draft})
+        if changes or row is None:
+            self._audit(s, "create" if row is None else "update", "episode", episode_id, changes)
+        self._store_items(s, db, dataset, episode_id, split.items)
         if summary.consent in CONSENT_VALUES and summary.consent != old_consent:
-            s.add(
-                ConsentEvent(
-                    id=new_id(),
-                    client_id=client_id,
-                    episode_id=episode_id,
-                    kind="ndtms",
-                    value=CONSENT_VALUES[summary.consent],
-                    recorded_on=today or self._clock().date(),
-                    recorded_by=self.user.id,
-                    recorded_at=now,
-                )
+            db.execute(
+                "INSERT INTO consent_events (id, client_id, episode_id, kind, value, agencies,"
+                " recorded_on, recorded_by, recorded_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    new_id(),
+                    client_id,
+                    episode_id,
+                    "ndtms",
+                    CONSENT_VALUES[summary.consent],
+                    None,
+                    _day(today or self._clock().date()),
+                    self.user.id,
+                    stamp,
+                ),
             )
             self._audit(
                 s, "consent", "episode", episode_id, {"CONSENT": (old_consent, summary.consent)}
             )
-        return episode.version
+        return version
 
     def _store_items(
-        self, s: Session, dataset: str, episode_id: str, items: list[dict[str, object]]
+        self, s: Session, db: Any, dataset: str, episode_id: str, items: list[dict[str, object]]
     ) -> None:
-        table = ITEM_TABLES[dataset]
+        table = ITEM_TABLES[dataset].__tablename__
         spec = self.refdata.datasets[dataset]
         id_header = spec.item_fields[0].header
         entity = spec.item_label.lower()
         existing = {
-            row.id: row
-            for row in s.execute(select(table).where(table.episode_id == episode_id)).scalars()
+            str(r[0]): (int(r[1]), str(r[2]))
+            for r in db.execute(
+                f"SELECT id, position, fields FROM {table} WHERE episode_id = ?", (episode_id,)
+            ).fetchall()
         }
+        given = [str(item.get(id_header)) for item in items if item.get(id_header)]
+        elsewhere = [i for i in given if i not in existing]
+        if elsewhere:
+            marks = ",".join("?" * len(elsewhere))
+            taken = db.execute(
+                f"SELECT count(*) FROM {table} WHERE id IN ({marks})", elsewhere
+            ).fetchone()[0]
+            if taken:
+                raise StoreError(f"That {entity} belongs to another episode; nothing was saved.")
         seen: set[str] = set()
+        inserts: list[tuple[object, ...]] = []
+        updates: list[tuple[object, ...]] = []
         for position, item in enumerate(items):
             item_id = str(item.get(id_header) or new_id())
             if item_id in seen:
                 raise StoreError(f"Two {entity}s share the id {item_id}; nothing was saved.")
             seen.add(item_id)
             values = {k: v for k, v in item.items() if k != id_header}
-            row = existing.get(item_id)
-            if row is None:
-                if s.get(table, item_id) is not None:
-                    raise StoreError(
-                        f"That {entity} belongs to another episode; nothing was saved."
-                    )
-                s.add(
-                    table(
-                        id=item_id, episode_id=episode_id, position=position, fields=_json(values)
-                    )
-                )
+            encoded = _json(values)
+            before = existing.get(item_id)
+            if before is None:
+                inserts.append((item_id, episode_id, position, encoded))
                 self._audit(s, "create", entity, item_id, _diff({}, values))
-            else:
-                old = _loads(row.fields)
-                row.position = position
+            elif before != (position, encoded):
+                updates.append((position, encoded, item_id))
+                old = _loads(before[1])
                 if old != values:
-                    row.fields = _json(values)
                     self._audit(s, "update", entity, item_id, _diff(old, values))
-        for item_id, row in existing.items():
-            if item_id not in seen:
-                self._audit(s, "delete", entity, item_id, _diff(_loads(row.fields), {}))
-                s.delete(row)
+        if inserts:
+            db.executemany(
+                f"INSERT INTO {table} (id, episode_id, position, fields) VALUES (?,?,?,?)",
+                inserts,
+            )
+        if updates:
+            db.executemany(f"UPDATE {table} SET position = ?, fields = ? WHERE id = ?", updates)
+        gone = [item_id for item_id in existing if item_id not in seen]
+        for item_id in gone:
+            self._audit(s, "delete", entity, item_id, _diff(_loads(existing[item_id][1]), {}))
+        if gone:
+            db.executemany(f"DELETE FROM {table} WHERE id = ?", [(i,) for i in gone])
 
     def load_episode(self, episode_id: str) -> StoredEpisode:
         with self._read() as s:
