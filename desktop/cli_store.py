@@ -83,6 +83,19 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     asub.add_parser("verify", help="check that no audit event was removed or altered")
 
+    p = sub.add_parser(
+        "recovery-keys",
+        help="make an organisational recovery key pair (keep the private one offline)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="folder for the two PEM files")
+
+    p = sub.add_parser(
+        "recover", help="set a new password with the organisational recovery private key"
+    )
+    store_arg(p)
+    p.add_argument("--private-key", type=Path, required=True, help="the recovery private key")
+    p.add_argument("--user", required=True, help="whose password to set")
+
     p = sub.add_parser("demo", help="make a store of synthetic clients (user demo, password demo)")
     p.add_argument(
         "--store", type=Path, help="where (default: demo.store in your Pathway data folder)"
@@ -103,6 +116,8 @@ def handlers() -> dict[str, Callable[[argparse.Namespace, RefData], int]]:
         "verify": _verify,
         "audit": _audit,
         "demo": _demo,
+        "recovery-keys": _recovery_keys,
+        "recover": _recover,
     }
 
 
@@ -279,6 +294,39 @@ def _audit(args: argparse.Namespace, refdata: RefData) -> int:
         print(f"audit trail: {problem}")
     print(f"{'OK' if report.ok else 'BROKEN'}: {report.events} events checked.")
     return 0 if report.ok else 1
+
+
+def _recovery_keys(args: argparse.Namespace, refdata: RefData) -> int:
+    from desktop.files import atomic_write_bytes
+    from desktop.storage.keys import make_recovery_keypair
+
+    out: Path = args.out
+    private_file, public_file = out / "recovery.private.pem", out / "recovery.public.pem"
+    if private_file.exists() or public_file.exists():
+        raise UsageError(f"{out} already holds a recovery key; nothing was overwritten")
+    private, public = make_recovery_keypair()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(private_file, private)
+        private_file.chmod(0o600)
+        atomic_write_bytes(public_file, public)
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write the keys ({exc.strerror})") from None
+    print(f"Public key (give to 'pathway init --recovery-key'): {public_file}")
+    print(f"Private key (keep offline, e.g. on an encrypted USB stick in a safe): {private_file}")
+    return 0
+
+
+def _recover(args: argparse.Namespace, refdata: RefData) -> int:
+    try:
+        private = args.private_key.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{args.private_key}: cannot read it ({exc.strerror})") from None
+    new = _secret("PATHWAY_NEW_PASSWORD", f"New password for {args.user}: ", confirm=True)
+    store = Store.recover(store_path(args), private, args.user, new, refdata=refdata)
+    store.close(backup_reason=None)
+    print(f"New password set for {args.user} with the recovery key.")
+    return 0
 
 
 def _demo(args: argparse.Namespace, refdata: RefData) -> int:

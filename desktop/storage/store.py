@@ -345,11 +345,14 @@ class Store:
                 )
             except ValueError as exc:
                 raise StoreError(f"{str(exc).capitalize()}.") from None
-            recovery = (
-                keys.wrap_for_recovery(key, recovery_public, store_id)
-                if recovery_public is not None
-                else None
-            )
+            try:
+                recovery = (
+                    keys.wrap_for_recovery(key, recovery_public, store_id)
+                    if recovery_public is not None
+                    else None
+                )
+            except keys.KeyFileError as exc:
+                raise StoreError(str(exc)) from None
             engine = make_engine(path, key)
             settings = StoreSettings(store_id, agency.strip().upper(), kind, dat)
             info = UserInfo(user_id, user.strip(), "manager")
@@ -437,6 +440,54 @@ class Store:
             keys.zero(key)
             instance.release()
             raise
+
+    @classmethod
+    def recover(
+        cls,
+        path: Path,
+        private_pem: bytes,
+        name: str,
+        new_password: str,
+        *,
+        refdata: RefData,
+        clock: Callable[[], datetime] = datetime.now,
+    ) -> Store:
+        """Give a user a new password with the organisational recovery key, then unlock.
+
+        For a store whose only manager has left or forgotten their password; it needs the
+        private key kept offline by the organisation, and leaves an audit event.
+        """
+        path = path.absolute()
+        if not path.is_file():
+            raise NoStore(path)
+        keyfile = cls._read_keys(path)
+        try:
+            key = keys.unwrap_recovery(keyfile, private_pem)
+        except keys.KeyFileError as exc:
+            raise StoreError(str(exc)) from None
+        try:
+            wrap = keyfile.find(name)
+            if wrap is None:
+                raise StoreError(f"There is no user called {name}.")
+            try:
+                fresh = keys.wrap_key(
+                    key,
+                    new_password,
+                    store_id=keyfile.store_id,
+                    user_id=wrap.user_id,
+                    name=wrap.name,
+                    role=wrap.role,
+                )
+            except ValueError as exc:
+                raise StoreError(f"{str(exc).capitalize()}.") from None
+        finally:
+            keys.zero(key)
+        keys.write_keyfile(keys_path(path), keyfile.with_wrap(fresh))
+        Attempts(path.with_name(path.name + ".attempts")).succeeded()
+        store = cls.open(path, wrap.name, new_password, refdata=refdata, clock=clock)
+        with store._write() as s:
+            store._audit(s, "recover", "user", wrap.user_id)
+        return store
 
     @staticmethod
     def _read_keys(path: Path) -> keys.KeyFile:
