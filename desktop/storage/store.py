@@ -770,7 +770,9 @@ class Store:
         now = self._utcnow()
         stamp = _stamp(now)
         found = db.execute(
-            "SELECT fields, name, notes FROM clients WHERE id = ?", (client_id,)
+            "SELECT fields, name, notes, client_ref, finitial, sinitial, dob, sex"
+            " FROM clients WHERE id = ?",
+            (client_id,),
         ).fetchone()
         old_client: dict[str, object] = {}
         if found is not None:
@@ -794,7 +796,12 @@ class Store:
                 " notes, updated_at, created_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (*client_values, stamp, client_id),
             )
-        else:
+        elif tuple(found) != (
+            client_values[0],
+            name,
+            cnotes,
+            *client_values[1:6],
+        ):  # an episode-only change leaves the client row alone
             db.execute(
                 "UPDATE clients SET fields = ?, client_ref = ?, finitial = ?, sinitial = ?,"
                 " dob = ?, sex = ?, name = ?, notes = ?, updated_at = ? WHERE id = ?",
