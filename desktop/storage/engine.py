@@ -21,7 +21,20 @@ from sqlalchemy.dialects.sqlite.pysqlcipher import SQLiteDialect_pysqlcipher
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.pool import QueuePool
 
+from desktop.storage.errors import StoreError
+
 log = logging.getLogger(__name__)
+
+
+class _NoRows(logging.Filter):
+    """SQLAlchemy's engine logger prints fetched rows at DEBUG: those are client data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (message.startswith(("Row ", "Col ")) or "[generated in" in message)
+
+
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NoRows())
 
 MIN_SQLITE = (3, 51, 3)  # the WAL-reset corruption bug is fixed from 3.51.3
 CIPHER_MAJOR = 4
@@ -41,7 +54,7 @@ EXPECTED_PRAGMAS: dict[str, str] = {
 }
 
 
-class EngineMismatch(Exception):
+class EngineMismatch(StoreError):
     """The encryption library or a connection is not what the app was built and tested with."""
 
 
@@ -143,6 +156,9 @@ def connection_settings(conn: Any) -> dict[str, str]:
 
 def raw_connect(path: Path, key: bytes | bytearray) -> Any:
     """A keyed, configured ``sqlcipher3`` connection in autocommit mode (we issue BEGIN)."""
+    if path.exists() and path.stat().st_size == 0:
+        # SQLite would quietly make an empty database of it; an empty store file is damage.
+        raise sqlcipher3.DatabaseError("file is not a database")
     conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
         configure(conn, key)

@@ -396,6 +396,8 @@ class Store:
         path = path.absolute()
         if not path.is_file():
             raise NoStore(path)
+        if path.stat().st_size < 4096:
+            raise StoreDamaged("the file is empty or cut short", newest_backup(path))
         check_location(path)
         attempts = Attempts(path.with_name(path.name + ".attempts"), wall)
         wait = attempts.wait_seconds()
@@ -510,7 +512,8 @@ class Store:
                 raw = _raw(conn)
                 problems = [str(r[0]) for r in raw.execute("PRAGMA quick_check").fetchall()]
                 if problems != ["ok"]:
-                    raise StoreDamaged(problems[0], newest_backup(path))
+                    log.error("store failed quick_check at unlock (%d findings)", len(problems))
+                    raise StoreDamaged("a check of its pages failed", newest_backup(path))
                 current = MigrationContext.configure(conn).get_current_revision()
                 found = dict(
                     raw.execute("SELECT key, value FROM settings").fetchall()
