@@ -19,7 +19,7 @@ import json
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -166,10 +166,6 @@ def entropy(data: bytes) -> float:
 # ------------------------------------------------------------------ scanning and figures
 
 
-def encodings(marker: str) -> list[bytes]:
-    return [marker.encode(enc) for enc in ("utf-8", "utf-16-le", "utf-16-be")]
-
-
 def files_under(*roots: Path) -> list[Path]:
     seen: dict[Path, None] = {}
     for root in roots:
@@ -180,23 +176,6 @@ def files_under(*roots: Path) -> list[Path]:
                 if p.is_file() and not p.is_symlink():
                     seen[p] = None
     return list(seen)
-
-
-def hits(files: Iterable[Path], markers: Iterable[str]) -> list[tuple[str, str, str]]:
-    """(file, marker, encoding) for every marker found in any of the files."""
-    needles = [
-        (m, enc, m.encode(enc)) for m in markers for enc in ("utf-8", "utf-16-le", "utf-16-be")
-    ]
-    found = []
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        for marker, enc, needle in needles:
-            if needle in data:
-                found.append((str(path), marker, enc))
-    return found
 
 
 def write_figures(name: str, **values: object) -> None:
