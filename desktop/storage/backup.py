@@ -185,10 +185,15 @@ def prune(folder: Path, stem: str, keep: int = KEEP) -> list[Path]:
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
         removed.append(info.path)
-    # Half-made copies left by a crash: never at a final name, safe to remove.
+    # Half-made copies left by a crash: never at a final name, safe to remove; and key
+    # files whose backup never got its name (a crash between the two renames).
     for leftover in _partials(folder):
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
+    for orphan in folder.glob(f"{stem}-*{SUFFIX}{KEYS_SUFFIX}"):
+        if not orphan.with_name(orphan.name[: -len(KEYS_SUFFIX)]).exists():
+            with contextlib.suppress(FileNotFoundError):
+                orphan.unlink()
     return removed
 
 

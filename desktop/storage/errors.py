@@ -81,12 +81,20 @@ class ForeignFile(StoreError):
 
 
 class DiskFull(StoreError):
-    def __init__(self) -> None:
-        super().__init__(
-            "The laptop's disk is full or could not be written, so this was not saved."
-            " Nothing already saved is lost and what you typed is kept."
-            " Free some space and save again."
-        )
+    def __init__(self, what: str = "save") -> None:
+        if what == "backup":
+            text = (
+                "The laptop's disk is full or could not be written, so the backup was not"
+                " made. Nothing already saved is lost. Free some space; the next backup"
+                " will be tried again."
+            )
+        else:
+            text = (
+                "The laptop's disk is full or could not be written, so this was not saved."
+                " Nothing already saved is lost and what you typed is kept."
+                " Free some space and save again."
+            )
+        super().__init__(text)
 
 
 class BadLocation(StoreError):

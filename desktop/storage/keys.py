@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import secrets
+import threading
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -133,6 +134,10 @@ def _wrap_aad(store_id: str, user_id: str, name: str, role: str) -> bytes:
     return _canonical(FORMAT, "user", store_id, user_id, _fold(name), role)
 
 
+# OpenSSL's multi-lane Argon2id hangs when two threads derive at once; one at a time.
+_ARGON_LOCK = threading.Lock()
+
+
 def _derive(password: str, kdf: KdfParams) -> bytes:
     secret = unicodedata.normalize("NFKC", password).encode("utf-8", "surrogatepass")
     argon = Argon2id(
@@ -142,7 +147,8 @@ def _derive(password: str, kdf: KdfParams) -> bytes:
         lanes=kdf.lanes,
         memory_cost=kdf.memory_kib,
     )
-    return argon.derive(secret)
+    with _ARGON_LOCK:
+        return argon.derive(secret)
 
 
 def wrap_key(

@@ -424,6 +424,7 @@ class Store:
         except BaseException:
             keys.zero(key)
             raise
+        _clear_stale_temporaries(path)
         try:
             engine = make_engine(path, key)
             settings = cls._checked_open(path, engine, key, keyfile.store_id, clock)
@@ -1456,11 +1457,11 @@ class Store:
                     f"The backup could not be written ({exc.strerror}). The store is unchanged."
                 )
             ) from None
-        except DBAPIError as exc:
-            raise self._translate(exc) from None
         except Exception as exc:
             if _is_storage_full(exc):
-                raise DiskFull() from None
+                raise DiskFull("backup") from None
+            if isinstance(exc, DBAPIError):
+                raise self._translate(exc) from None
             raise
         self.last_backup = info.taken
         return info
@@ -1480,6 +1481,13 @@ class Store:
         if self.last_backup is not None and self._clock() - self.last_backup < BACKUP_EVERY:
             return None
         return self.backup("hourly")
+
+
+def _clear_stale_temporaries(store: Path) -> None:
+    """Half-written key files left by a crash (only ours can exist while we hold the lock)."""
+    for stale in store.parent.glob(f".{store.name}.keys.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def newest_backup(store: Path) -> BackupChoice | None:

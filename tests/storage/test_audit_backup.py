@@ -318,3 +318,13 @@ def test_a_store_from_a_newer_version_is_left_alone(store: Store, refdata: RefDa
     conn.close()
     with pytest.raises(NewerStore, match="newer version"):
         Store.open(path, "amy", PASSWORD, refdata=refdata)
+
+
+def test_a_key_file_whose_backup_never_got_its_name_is_cleared(store: Store) -> None:
+    folder = backups_folder(store.path)
+    folder.mkdir(exist_ok=True)
+    orphan = folder / "team-20260101-000000-000000-manual.backup.keys"
+    orphan.write_text("{}", encoding="utf-8")
+    made = store.backup("manual")
+    assert not orphan.exists()
+    assert made.keys_path.exists()

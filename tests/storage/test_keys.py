@@ -476,3 +476,26 @@ def test_bad_recovery_keys_are_refused_plainly(strong: Strong) -> None:
     for bad in (b"", b"not a key", ed_private, public_pem):
         with pytest.raises(KeyFileError, match="not a recovery private key"):
             unwrap_recovery(strong.keyfile, bad)
+
+
+def test_two_threads_can_unlock_at_once() -> None:
+    """Multi-lane Argon2id in two threads at once must not hang (derivations are serialised)."""
+    import threading
+
+    key = keys.new_store_key()
+    wrap = keys.wrap_key(
+        key, "pw one", store_id="s" * 32, user_id="u" * 32, name="a", role="worker"
+    )
+    keyfile = keys.KeyFile("s" * 32, (wrap,))
+    results: list[bytes] = []
+
+    def unlock() -> None:
+        got, _ = keys.unwrap_key(keyfile, "a", "pw one")
+        results.append(bytes(got))
+
+    threads = [threading.Thread(target=unlock, daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results == [bytes(key), bytes(key)]
