@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: venv
-	$(BIN)/python -m desktop $(ARGS)
+	$(BIN)/python -m desktop $(if $(DEMO),--demo) $(ARGS)
+
+demo: venv
+	$(BIN)/python -m desktop --demo
 
 test: venv
 	$(BIN)/ruff check desktop tests bench tools

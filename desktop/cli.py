@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from desktop import APP_NAME, CMSID, __version__, cli_store
+from desktop import APP_NAME, CMSID, __version__, cli_export, cli_report, cli_store
 from desktop.cli_store import UsageError
 from desktop.domain.record import Context
 from desktop.domain.refdata import RefDataError, import_code_list
@@ -33,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=CMSID)
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the window on a demo store of synthetic clients (user demo, password demo)",
+    )
+    parser.add_argument(
+        "--store", type=Path, dest="app_store", help="open the window on this store file"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check records (JSON) against the NDTMS rules")
@@ -57,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("list", help="a list name (e.g. DRUG) or a field header (e.g. PARENT)")
     imp.add_argument("file", type=Path, help="CSV or XLSX with 'code' and 'label' columns")
     cli_store.add_parsers(sub)
+    cli_export.add_parsers(sub)
+    cli_report.add_parsers(sub)
     return parser
 
 
@@ -71,8 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        from desktop.ui.app import run_app
+
+        return run_app(store=args.app_store, demo=args.demo)
     try:
         from desktop import paths
 
@@ -85,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "spec": _spec,
             "refdata": _refdata,
             **cli_store.handlers(),
+            **cli_export.handlers(),
+            **cli_report.handlers(),
         }[args.command]
         return handler(args, refdata)
     except (UsageError, RefDataError, StoreError) as exc:

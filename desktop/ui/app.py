@@ -1,0 +1,116 @@
+"""Starting the window: set up or unlock, then the main window; lock and unlock again."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+from desktop import APP_NAME
+from desktop.domain.spec import RefData
+from desktop.storage.errors import StoreError
+from desktop.storage.store import Store, default_store
+from desktop.ui.dialogs import SetupDialog, UnlockDialog
+from desktop.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+DEMO_EPISODES = 300
+
+
+def _safe_excepthook(
+    kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    """A failure in a slot: log where (never the message, which may hold client data), and
+    tell the worker in plain words."""
+    frames = "".join(traceback.format_tb(tb))
+    log.error("unexpected %s\n%s", kind.__name__, frames)
+    QMessageBox.critical(
+        None, APP_NAME, "Something went wrong. Your record is saved. Carry on, or close Pathway."
+    )
+
+
+def ensure_demo_store(path: Path, refdata: RefData) -> None:
+    """A demo store of synthetic clients (user demo, password demo), made once."""
+    if path.exists():
+        return
+    from desktop.cli import main as cli_main
+
+    cli_main(["demo", "--store", str(path), "--episodes", str(DEMO_EPISODES)])
+
+
+class Session:
+    """One run of the window: unlock → main window → (lock → unlock)* → quit."""
+
+    def __init__(self, app: QApplication, path: Path, refdata: RefData, user: str = "") -> None:
+        self.app = app
+        self.path = path
+        self.refdata = refdata
+        self.user = user
+        self.window: MainWindow | None = None
+
+    def start(self) -> bool:
+        if not self.path.exists():
+            setup = SetupDialog(self.path, self.refdata)
+            if setup.exec() != QDialog.DialogCode.Accepted or setup.store is None:
+                return False
+            self._show(setup.store)
+            return True
+        return self.unlock()
+
+    def unlock(self) -> bool:
+        dialog = UnlockDialog(self.path, self.refdata, user=self.user)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.store is None:
+            self.app.quit()
+            return False
+        self.user = dialog.store.user.name
+        self._show(dialog.store)
+        return True
+
+    def _show(self, store: Store) -> None:
+        window = MainWindow(store)
+        window.install_activity_watch(self.app)
+        window.locked.connect(self.unlock)
+        self.window = window
+        window.resize(1366, 740)
+        window.show()
+        for episode_id, payload in store.drafts():
+            if episode_id is None and isinstance(payload.get("episode_id"), str):
+                window.open_episode(str(payload["episode_id"]))
+                break
+
+    def close(self) -> None:
+        window = self.window
+        if window is not None and window.store.is_open:
+            if window.dirty:
+                window.save(final=False)
+            try:
+                window.store.discard_draft()
+                window.store.close()
+            except StoreError as exc:
+                log.warning("close: %s", type(exc).__name__)
+
+
+def run_app(store: Path | None = None, demo: bool = False) -> int:
+    from desktop import paths
+
+    refdata = paths.load()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    sys.excepthook = _safe_excepthook
+    user = ""
+    if demo:
+        path = store or paths.data_dir() / "demo.store"
+        ensure_demo_store(path, refdata)
+        user = "demo"
+    else:
+        path = store or default_store(paths.data_dir())
+    session = Session(app, path, refdata, user)
+    if not session.start():
+        return 0
+    app.aboutToQuit.connect(session.close)
+    return app.exec()

@@ -1,0 +1,176 @@
+"""First-run setup and unlock: the two windows a worker sees before any client data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import APP_NAME
+from desktop.domain.spec import RefData
+from desktop.storage.errors import StoreDamaged, StoreError
+from desktop.storage.store import Store
+
+
+def _message_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setAccessibleName("Message")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
+class SetupDialog(QDialog):
+    """Set up a new store: the team's codes and the first manager."""
+
+    def __init__(self, path: Path, refdata: RefData, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"{APP_NAME}: set up this laptop")
+        self.path = path
+        self.refdata = refdata
+        self.store: Store | None = None
+        form = QFormLayout()
+        self.agency = QLineEdit()
+        self.agency.setPlaceholderText("e.g. CJ123")
+        self.kind = QComboBox()
+        self.kind.addItem("CJIT (police custody, dataset Q)", "cjit")
+        self.kind.addItem("Prison team (secure settings, dataset R)", "secure")
+        self.dat = QLineEdit()
+        self.dat.setPlaceholderText("used for clients of no fixed abode")
+        self.user = QLineEdit()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.again = QLineEdit()
+        self.again.setEchoMode(QLineEdit.EchoMode.Password)
+        for label, widget in (
+            ("NDTMS &agency code", self.agency),
+            ("&Team type", self.kind),
+            ("This team's &DAT", self.dat),
+            ("First manager's &user name", self.user),
+            ("&Password", self.password),
+            ("Password &again", self.again),
+        ):
+            widget.setAccessibleName(label.replace("&", ""))
+            form.addRow(label, widget)
+        self.message = _message_label()
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Set up")
+        buttons.accepted.connect(self._create)
+        buttons.rejected.connect(self.reject)
+        intro = QLabel(
+            "Records are kept encrypted on this laptop. Every worker has their own password;"
+            " nobody can read the records without one."
+        )
+        intro.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.show()
+
+    def _create(self) -> None:
+        if self.password.text() != self.again.text():
+            self._say("The two passwords are not the same. Type them again.")
+            return
+        if len(self.password.text()) < 8:
+            self._say("Choose a password of at least 8 characters.")
+            return
+        try:
+            self.store = Store.create(
+                self.path,
+                agency=self.agency.text(),
+                kind=str(self.kind.currentData()),
+                dat=self.dat.text().strip().upper() or None,
+                user=self.user.text(),
+                password=self.password.text(),
+                refdata=self.refdata,
+            )
+        except StoreError as exc:
+            self._say(str(exc))
+            return
+        self.password.clear()
+        self.again.clear()
+        self.accept()
+
+
+class UnlockDialog(QDialog):
+    """Ask for the user name and password; every failure is one plain sentence."""
+
+    def __init__(
+        self,
+        path: Path,
+        refdata: RefData,
+        parent: QWidget | None = None,
+        *,
+        user: str = "",
+        opener: Callable[..., Store] = Store.open,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"{APP_NAME}: unlock")
+        self.path = path
+        self.refdata = refdata
+        self.store: Store | None = None
+        self._opener = opener
+        self.user = QLineEdit(user)
+        self.user.setAccessibleName("User name")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("Password")
+        form = QFormLayout()
+        form.addRow("&User name", self.user)
+        form.addRow("&Password", self.password)
+        self.message = _message_label()
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Unlock")
+        buttons.accepted.connect(self._unlock)
+        buttons.rejected.connect(self.reject)
+        where = QLabel(f"Store: {path}")
+        where.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(where)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+        (self.password if user else self.user).setFocus()
+
+    def _unlock(self) -> None:
+        try:
+            self.store = self._opener(
+                self.path,
+                self.user.text().strip() or None,
+                self.password.text(),
+                refdata=self.refdata,
+            )
+        except StoreDamaged as exc:
+            self.message.setText(str(exc))
+            self.message.show()
+            return
+        except StoreError as exc:
+            self.message.setText(str(exc))
+            self.message.show()
+            self.password.selectAll()
+            self.password.setFocus()
+            return
+        finally:
+            self.password.clear()
+        self.accept()

@@ -1,0 +1,250 @@
+"""The main window: caseload on the left, the sheet on the right, saved as the worker goes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import APP_NAME
+from desktop.storage.errors import StoreError
+from desktop.storage.store import CaseloadQuery, Store
+from desktop.ui.caseload import CaseloadModel
+from desktop.ui.sheet import Sheet
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_MS = 800
+IDLE_LOCK_MS = 5 * 60 * 1000
+
+
+class ActivityWatch(QObject):
+    """Any key or mouse use restarts the idle-lock timer."""
+
+    def __init__(self, timer: QTimer) -> None:
+        super().__init__()
+        self._timer = timer
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (
+            QEvent.Type.KeyPress,
+            QEvent.Type.MouseButtonPress,
+            QEvent.Type.Wheel,
+        ):
+            self._timer.start()
+        return False
+
+
+class MainWindow(QMainWindow):
+    """``locked`` fires after the window has hidden every piece of client data."""
+
+    locked = Signal()
+
+    def __init__(self, store: Store, *, idle_ms: int = IDLE_LOCK_MS) -> None:
+        super().__init__()
+        self.store = store
+        self.setWindowTitle(f"{APP_NAME} — {store.settings.agency} — {store.user.name}")
+        dataset = store.settings.dataset
+        self.episode_id: str | None = None
+        self.client_id: str | None = None
+        self.dirty = False
+        self.model = CaseloadModel(store, CaseloadQuery(dataset=dataset))
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.setAccessibleName("Caseload")
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
+        self.table.activated.connect(self._open_row)
+        self.table.clicked.connect(self._open_row)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(
+            "Find: client ref, initials (e.g. JB) or birth date (YYYY-MM-DD)"
+        )
+        self.search.setAccessibleName("Find a client")
+        self.search.textChanged.connect(self._filter)
+        self.only_mine = QCheckBox("Mine")
+        self.only_open = QCheckBox("Open")
+        self.only_errors = QCheckBox("With errors")
+        for box in (self.only_mine, self.only_open, self.only_errors):
+            box.toggled.connect(self._filter)
+        filters = QHBoxLayout()
+        for box in (self.only_mine, self.only_open, self.only_errors):
+            filters.addWidget(box)
+        filters.addStretch(1)
+        self.count = QLabel()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.search)
+        left_layout.addLayout(filters)
+        left_layout.addWidget(self.table)
+        left_layout.addWidget(self.count)
+        self.sheet = Sheet(store.refdata.datasets[dataset], store.refdata, store.validator(dataset))
+        self.sheet.agency_dat = store.settings.dat
+        self.sheet.changed.connect(self._changed)
+        scroll = QScrollArea()
+        scroll.setWidget(self.sheet)
+        scroll.setWidgetResizable(True)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(scroll)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([330, 1030])
+        self.setCentralWidget(splitter)
+        self.autosave = QTimer(self)
+        self.autosave.setSingleShot(True)
+        self.autosave.setInterval(AUTOSAVE_MS)
+        self.autosave.timeout.connect(lambda: self.save(final=False))
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.setInterval(idle_ms)
+        self.idle.timeout.connect(self.lock)
+        self.idle.start()
+        self._watch = ActivityWatch(self.idle)
+        self._actions()
+        self._update_count()
+        self.statusBar().showMessage("Ready")
+
+    def _actions(self) -> None:
+        toolbar = self.addToolBar("Actions")
+        toolbar.setObjectName("actions")
+        for text, shortcut, slot in (
+            ("&New contact", QKeySequence.StandardKey.New, self.new_episode),
+            ("&Save", QKeySequence.StandardKey.Save, lambda: self.save(final=True)),
+            ("&Find", QKeySequence.StandardKey.Find, self.search.setFocus),
+            ("&Lock", QKeySequence("Ctrl+L"), self.lock),
+            ("Field &help", QKeySequence.StandardKey.HelpContents, self.field_help),
+        ):
+            action = QAction(text.replace("&", ""), self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            toolbar.addAction(action)
+
+    def install_activity_watch(self, app: QObject) -> None:
+        app.installEventFilter(self._watch)
+
+    # -- caseload
+    def _filter(self) -> None:
+        query = replace(
+            self.model.query,
+            search=self.search.text().strip() or None,
+            owner_id=self.store.user.id if self.only_mine.isChecked() else None,
+            open_only=self.only_open.isChecked(),
+            with_errors=self.only_errors.isChecked(),
+        )
+        self.model.set_query(query)
+        self._update_count()
+
+    def _update_count(self) -> None:
+        self.count.setText(f"{self.model.total} episode{'s' if self.model.total != 1 else ''}")
+
+    def _open_row(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        self.open_episode(str(self.model.data(index, Qt.ItemDataRole.UserRole)))
+
+    # -- the sheet
+    def open_episode(self, episode_id: str) -> None:
+        if self.dirty:
+            self.save(final=False)
+        try:
+            stored = self.store.load_episode(episode_id)
+        except StoreError as exc:
+            self.say(str(exc))
+            return
+        self.episode_id = episode_id
+        self.client_id = stored.client_id
+        self.sheet.load(stored.raw)
+        self.dirty = False
+        self.store.save_draft({"episode_id": episode_id}, None)
+        self.statusBar().showMessage(f"Opened, last saved {stored.updated_at:%d/%m/%Y %H:%M} UTC")
+
+    def new_episode(self) -> None:
+        if self.dirty:
+            self.save(final=False)
+        self.episode_id = None
+        self.client_id = None
+        self.sheet.clear()
+        self.dirty = False
+        self.statusBar().showMessage("New contact: start with consent")
+        first = next(iter(self.sheet.editors.values()), None)
+        if first is not None:
+            first.input.setFocus()
+
+    def _changed(self) -> None:
+        self.dirty = True
+        self.autosave.start()
+
+    def save(self, *, final: bool) -> bool:
+        """Save what is on the sheet; "Saved" is shown only after the store has it."""
+        self.autosave.stop()
+        raw = self.sheet.raw()
+        if self.episode_id is not None and self.client_id is not None:
+            raw["CLIENTID"] = self.client_id
+            raw["EPISODID"] = self.episode_id
+        if not self.dirty and not final:
+            return True
+        try:
+            saved = self.store.save_episode(raw, draft=not final)
+        except StoreError as exc:
+            self.say(str(exc))
+            return False
+        first_save = self.episode_id is None
+        self.episode_id = saved.episode_id
+        self.client_id = saved.client_id
+        self.dirty = False
+        if first_save:
+            self.store.save_draft({"episode_id": saved.episode_id}, None)
+            self.sheet.load(self.store.load_episode(saved.episode_id).raw)
+        self.model.reload()
+        self._update_count()
+        state = "Saved" if final else "Saved as you go"
+        self.statusBar().showMessage(f"{state} at {datetime.now():%H:%M:%S}")
+        return True
+
+    def field_help(self) -> None:
+        spec = self.sheet.focused_field()
+        if spec is None:
+            self.say("Put the cursor in a field, then press F1 for what it means.")
+            return
+        QMessageBox.information(self, spec.label, f"{spec.header}: {spec.help}")
+
+    def say(self, text: str) -> None:
+        self.statusBar().showMessage(text)
+        QMessageBox.warning(self, APP_NAME, text)
+
+    # -- locking
+    def lock(self) -> None:
+        """Save, hide every piece of client data, forget the key. The lock always wins."""
+        self.idle.stop()
+        if self.dirty:
+            self.save(final=False)
+        for widget in self.findChildren(QMessageBox):
+            widget.close()
+        self.sheet.clear()
+        self.search.clear()
+        self.model.clear()
+        try:
+            self.store.lock()
+        except StoreError as exc:
+            log.warning("lock: %s", type(exc).__name__)
+        self.hide()
+        self.locked.emit()

@@ -1,0 +1,412 @@
+"""The single sheet: every field of the dataset on one page, checked as the worker types.
+
+The form is built from the dataset specification (sections, fields, code lists, help
+text); the domain's validator marks each field and the domain's workflow decides which
+closure reasons are offered. The widgets hold no rule of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QCompleter,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.domain.findings import Finding, Severity
+from desktop.domain.spec import DatasetSpec, FieldSpec, FieldType, RefData
+from desktop.domain.validation import Validator
+from desktop.domain.values import parse_date, parse_partial_date
+from desktop.domain.workflow import cjit_step
+
+SEP = " – "
+MARK = {
+    Severity.ERROR: ("✖", "Error", "#b00020"),
+    Severity.WARNING: ("▲", "Check", "#8a5300"),
+    Severity.INFO: ("ℹ", "Note", "#1f4e79"),
+}
+SECTION_COLUMNS = 3
+
+
+def _code_of(text: str) -> str:
+    """The code in a combo box's text: 'code – label' or a typed code."""
+    return text.split(SEP, 1)[0].strip()
+
+
+class FieldEditor(QWidget):
+    """One field: its input, and a marker saying (in symbol, colour and words) what is wrong."""
+
+    changed = Signal()
+
+    def __init__(self, spec: FieldSpec, refdata: RefData, provisional: bool) -> None:
+        super().__init__()
+        self.spec = spec
+        self._refdata = refdata
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.input: QComboBox | QLineEdit
+        if spec.type is FieldType.CODE:
+            combo = QComboBox()
+            combo.setEditable(True)
+            combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(6)
+            self._fill(combo, [(c.code, c.label) for c, _ in refdata.codes_for(spec)])
+            completer = QCompleter(combo.model(), combo)
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            combo.setCompleter(completer)
+            combo.editTextChanged.connect(lambda _t: self.changed.emit())
+            self.input = combo
+        else:
+            line = QLineEdit()
+            if spec.type in (FieldType.DATE, FieldType.PARTIAL_DATE):
+                line.setPlaceholderText("dd/mm/yyyy")
+            elif spec.type is FieldType.POSTCODE:
+                line.setPlaceholderText("e.g. NR14 7UJ")
+            if spec.max_length:
+                line.setMaxLength(spec.max_length)
+            line.textEdited.connect(lambda _t: self.changed.emit())
+            self.input = line
+        tip = spec.help + ("\n(Provisional code list: our own codes.)" if provisional else "")
+        self.input.setToolTip(tip)
+        self.input.setAccessibleName(spec.label)
+        self.input.setAccessibleDescription(spec.help)
+        self.marker = QLabel()
+        self.marker.setMinimumWidth(18)
+        self.marker.setAccessibleName(f"{spec.label}: check result")
+        self.weekday = QLabel()
+        self.weekday.setMinimumWidth(24)
+        layout.addWidget(self.input, 1)
+        if spec.type in (FieldType.DATE, FieldType.PARTIAL_DATE):
+            layout.addWidget(self.weekday)
+        layout.addWidget(self.marker)
+
+    @staticmethod
+    def _fill(combo: QComboBox, codes: list[tuple[str, str]]) -> None:
+        combo.addItem("", "")
+        for code, label in codes:
+            combo.addItem(f"{code}{SEP}{label}", code)
+
+    def restrict(self, codes: list[tuple[str, str]]) -> None:
+        """Offer only these codes (the workflow decides which), keeping what was typed."""
+        if not isinstance(self.input, QComboBox):
+            return
+        text = self.input.currentText()
+        with QSignalBlocker(self.input):
+            self.input.clear()
+            self._fill(self.input, codes)
+            self.input.setEditText(text)
+
+    def value(self) -> str:
+        if isinstance(self.input, QComboBox):
+            return _code_of(self.input.currentText())
+        return self.input.text().strip()
+
+    def set_value(self, value: object) -> None:
+        text = "" if value is None else str(value)
+        if self.spec.type in (FieldType.DATE, FieldType.PARTIAL_DATE):
+            parsed = parse_date(text).value
+            if isinstance(parsed, date):
+                text = parsed.strftime("%d/%m/%Y")
+        with QSignalBlocker(self.input):
+            if isinstance(self.input, QComboBox):
+                found = self.input.findData(text)
+                if found >= 0:
+                    self.input.setCurrentIndex(found)
+                else:
+                    self.input.setEditText(text)
+                edit = self.input.lineEdit()
+                if edit is not None:
+                    edit.setCursorPosition(0)
+            else:
+                self.input.setText(text)
+
+    def show_findings(self, findings: list[Finding]) -> None:
+        if self.spec.type in (FieldType.DATE, FieldType.PARTIAL_DATE):
+            parser = parse_date if self.spec.type is FieldType.DATE else parse_partial_date
+            parsed = parser(self.value()).value if self.value() else None
+            self.weekday.setText(parsed.strftime("%a") if isinstance(parsed, date) else "")
+        if not findings:
+            self.marker.setText("")
+            self.marker.setToolTip("")
+            self.input.setStyleSheet("")
+            self.marker.setAccessibleDescription("no problems")
+            return
+        worst = min(findings, key=lambda f: list(Severity).index(f.severity))
+        symbol, word, colour = MARK[worst.severity]
+        self.marker.setText(symbol)
+        self.marker.setStyleSheet(f"color: {colour}; font-weight: bold;")
+        text = "\n".join(f"{MARK[f.severity][1]}: {f.message}" for f in findings)
+        self.marker.setToolTip(text)
+        self.marker.setAccessibleDescription(f"{word}: {worst.message}")
+        self.input.setStyleSheet(
+            f"border: 2px solid {colour};" if worst.severity is not Severity.INFO else ""
+        )
+
+
+class ItemsTable(QWidget):
+    """Referrals (Q) or interventions (R): a small table, add and remove rows."""
+
+    changed = Signal()
+
+    def __init__(self, spec: DatasetSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.fields = [f for f in spec.item_fields if not f.system]
+        self.table = QTableWidget(0, len(self.fields))
+        self.table.setHorizontalHeaderLabels([f.label for f in self.fields])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setAccessibleName(f"{spec.item_label}s")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setMaximumHeight(110)
+        self.table.itemChanged.connect(lambda _i: self.changed.emit())
+        self._ids: list[str | None] = []
+        add = QPushButton(f"Add {spec.item_label.lower()}")
+        add.clicked.connect(self.add_row)
+        remove = QPushButton("Remove selected")
+        remove.clicked.connect(self.remove_selected)
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        layout.addLayout(buttons)
+
+    @property
+    def id_header(self) -> str:
+        return self.spec.item_fields[0].header
+
+    def add_row(self, values: Mapping[str, object] | None = None) -> None:
+        row = self.table.rowCount()
+        with QSignalBlocker(self.table):
+            self.table.insertRow(row)
+            for column, spec in enumerate(self.fields):
+                value = (values or {}).get(spec.header)
+                self.table.setItem(
+                    row, column, QTableWidgetItem("" if value is None else str(value))
+                )
+        self._ids.append(str((values or {}).get(self.id_header) or "") or None)
+        if values is None:
+            self.changed.emit()
+
+    def remove_selected(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True)
+        for row in rows:
+            self.table.removeRow(row)
+            del self._ids[row]
+        if rows:
+            self.changed.emit()
+
+    def set_items(self, items: list[Mapping[str, object]]) -> None:
+        with QSignalBlocker(self.table):
+            self.table.setRowCount(0)
+        self._ids = []
+        for item in items:
+            self.add_row(item)
+
+    def items(self) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for row in range(self.table.rowCount()):
+            item: dict[str, object] = {}
+            if self._ids[row]:
+                item[self.id_header] = self._ids[row]
+            for column, spec in enumerate(self.fields):
+                cell = self.table.item(row, column)
+                text = cell.text().strip() if cell is not None else ""
+                if text:
+                    item[spec.header] = text
+            out.append(item)
+        return out
+
+
+class Sheet(QWidget):
+    """One episode on one page. ``changed`` fires on every edit (after re-validation)."""
+
+    changed = Signal()
+
+    def __init__(self, spec: DatasetSpec, refdata: RefData, validator: Validator) -> None:
+        super().__init__()
+        self.spec = spec
+        self.refdata = refdata
+        self.validator = validator
+        self.today = date.today()
+        self.agency_dat: str | None = None
+        self.editors: dict[str, FieldEditor] = {}
+        self._hidden: dict[str, object] = {}
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(
+            "background: #fff4ce; color: #3d2b00; padding: 6px; border: 1px solid #8a5300;"
+        )
+        self.banner.setAccessibleName("Consent notice")
+        self.banner.hide()
+        grid = QGridLayout()
+        grid.setSpacing(6)
+        sections = [s for s in spec.sections if s.id != spec.items_key]
+        by_section: dict[str, list[FieldSpec]] = {}
+        for f in spec.record_fields:
+            if f.system:
+                continue
+            by_section.setdefault(f.section, []).append(f)
+        position = 0
+        for section in sections:
+            fields = by_section.get(section.id, [])
+            if not fields:
+                continue
+            box = QGroupBox(section.title)
+            box.setAccessibleName(section.title)
+            form = QFormLayout(box)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            form.setContentsMargins(6, 4, 6, 4)
+            form.setVerticalSpacing(2)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+            for f in fields:
+                provisional = any(cl.provisional for cl in refdata.lists_for(f))
+                editor = FieldEditor(f, refdata, provisional)
+                editor.changed.connect(self._edited)
+                self.editors[f.header] = editor
+                label = QLabel(f.label + (" *" if provisional else ""))
+                label.setWordWrap(True)
+                label.setMinimumWidth(120)
+                label.setBuddy(editor.input)
+                label.setToolTip(f.help)
+                form.addRow(label, editor)
+            grid.addWidget(box, position // SECTION_COLUMNS, position % SECTION_COLUMNS)
+            position += 1
+        self.items = ItemsTable(spec)
+        self.items.changed.connect(self._edited)
+        items_box = QGroupBox(f"{spec.item_label}s")
+        QVBoxLayout(items_box).addWidget(self.items)
+        row = (position + SECTION_COLUMNS - 1) // SECTION_COLUMNS
+        grid.addWidget(items_box, row, 0, 1, SECTION_COLUMNS)
+        for column in range(SECTION_COLUMNS):
+            grid.setColumnStretch(column, 1)
+        self.findings = QListWidget()
+        self.findings.setAccessibleName("Findings")
+        self.findings.setMaximumHeight(120)
+        self.findings.itemActivated.connect(self._go_to)
+        self.findings.itemClicked.connect(self._go_to)
+        note = QLabel("* provisional code list (our own codes until NDTMS publishes them)")
+        note.setStyleSheet("color: palette(mid);")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addLayout(grid)
+        layout.addWidget(QLabel("Findings (choose one to go to its field):"))
+        layout.addWidget(self.findings)
+        layout.addWidget(note)
+        self._last_findings: list[Finding] = []
+        self._closure_list: str | None = None
+        self.revalidate()
+
+    # -- values
+    def raw(self) -> dict[str, object]:
+        """What is on the sheet, in the ``validate`` JSON shape (blank fields left out)."""
+        out: dict[str, object] = dict(self._hidden)
+        for header, editor in self.editors.items():
+            value = editor.value()
+            if value:
+                out[header] = value
+            else:
+                out.pop(header, None)
+        out[self.spec.items_key] = self.items.items()
+        return out
+
+    def load(self, raw: Mapping[str, object]) -> None:
+        self._hidden = {
+            k: v for k, v in raw.items() if k != self.spec.items_key and k not in self.editors
+        }
+        for header, editor in self.editors.items():
+            editor.set_value(raw.get(header))
+        items = raw.get(self.spec.items_key)
+        self.items.set_items(list(items) if isinstance(items, list) else [])
+        self.revalidate()
+
+    def clear(self) -> None:
+        self.load({})
+
+    # -- checking
+    def _edited(self) -> None:
+        self.revalidate()
+        self.changed.emit()
+
+    def revalidate(self) -> list[Finding]:
+        from desktop.domain.record import Context
+
+        raw = self.raw()
+        record, findings = self.validator.check(
+            raw, Context(today=self.today, agency_dat=self.agency_dat)
+        )
+        self._last_findings = findings
+        by_field: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_field.setdefault(f.field, []).append(f)
+        for header, editor in self.editors.items():
+            editor.show_findings(by_field.get(header, []))
+        self.findings.clear()
+        for f in findings:
+            symbol, word, _ = MARK[f.severity]
+            label = (
+                self.spec.by_header[f.field].label if f.field in self.spec.by_header else f.field
+            )
+            where = f" ({self.spec.item_label.lower()} {f.item + 1})" if f.item is not None else ""
+            item = QListWidgetItem(f"{symbol} {word} — {label}{where}: {f.message}")
+            item.setData(Qt.ItemDataRole.UserRole, f.field)
+            self.findings.addItem(item)
+        consent = raw.get("CONSENT")
+        if consent == "N":
+            self.banner.setText(
+                "No consent to share with NDTMS: this record stays on this laptop and is never"
+                " submitted. Consent can be recorded later if the client agrees."
+            )
+            self.banner.show()
+        else:
+            self.banner.hide()
+        if self.spec.id == "cjit-q" and "CJDISRSN" in self.editors:
+            closure = cjit_step(record, self.refdata).closure_list
+            if closure and closure != self._closure_list:
+                codes = self.refdata.lists[closure].codes.values()
+                self.editors["CJDISRSN"].restrict([(c.code, c.label) for c in codes])
+                self._closure_list = closure
+        return findings
+
+    @property
+    def current_findings(self) -> list[Finding]:
+        return list(self._last_findings)
+
+    def _go_to(self, item: QListWidgetItem) -> None:
+        header = item.data(Qt.ItemDataRole.UserRole)
+        editor = self.editors.get(str(header))
+        if editor is not None:
+            editor.input.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif header in {f.header for f in self.items.fields}:
+            self.items.table.setFocus()
+
+    def focused_field(self) -> FieldSpec | None:
+        for editor in self.editors.values():
+            if editor.input.hasFocus():
+                return editor.spec
+        return None

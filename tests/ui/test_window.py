@@ -1,0 +1,231 @@
+"""The window as a worker uses it (offscreen): caseload, typing, saving as you go, locking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox
+from pytestqt.qtbot import QtBot
+
+from desktop import paths
+from desktop.domain.spec import RefData
+from desktop.domain.synthetic import records
+from desktop.storage.store import CaseloadQuery, Store
+from desktop.ui.caseload import CaseloadModel
+from desktop.ui.dialogs import SetupDialog, UnlockDialog
+from desktop.ui.main_window import MainWindow
+
+PASSWORD = "worker password"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def refdata() -> RefData:
+    return paths.load()
+
+
+@pytest.fixture
+def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
+    s = Store.create(
+        tmp_path / "team.store", agency="CJ123", kind="cjit", user="amy", password=PASSWORD,
+        refdata=refdata, dat="A12B",
+    )  # fmt: skip
+    for rec in records(refdata, "cjit-q", 30, seed=11):
+        rec.pop("CLIENTID")
+        rec.pop("EPISODID")
+        for item in rec["referrals"]:
+            item.pop("REFERID")
+        s.save_episode(rec)
+    yield s
+    s.close(backup_reason=None)
+
+
+@pytest.fixture
+def window(store: Store, qtbot: QtBot) -> MainWindow:
+    w = MainWindow(store)
+    qtbot.addWidget(w)
+    w.resize(1366, 740)
+    w.show()
+    return w
+
+
+def test_caseload_model_is_a_well_behaved_qt_model(store: Store, qtmodeltester: object) -> None:
+    model = CaseloadModel(store, CaseloadQuery(dataset="cjit-q"))
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+
+
+def test_caseload_pages_and_sorts_in_the_store(store: Store, refdata: RefData) -> None:
+    from desktop.ui import caseload
+
+    model = CaseloadModel(store, CaseloadQuery(dataset="cjit-q"))
+    old_page = caseload.PAGE
+    try:
+        caseload.PAGE = 7
+        model.set_query(model.query)
+        assert model.rowCount() == 7
+        assert model.canFetchMore()
+        while model.canFetchMore():
+            model.fetchMore()
+        assert model.rowCount() == 30
+    finally:
+        caseload.PAGE = old_page
+    model.sort(2, Qt.SortOrder.AscendingOrder)
+    births = [model.row_at(i).dob for i in range(model.rowCount())]
+    assert births == sorted(births)
+
+
+def test_search_filters_the_caseload(window: MainWindow, qtbot: QtBot) -> None:
+    ref = window.model.row_at(0).client_ref
+    assert ref is not None
+    qtbot.keyClicks(window.search, ref)
+    assert window.model.rowCount() == 1
+    assert window.count.text() == "1 episode"
+
+
+def test_a_closure_reason_from_the_wrong_set_is_marked_at_once(
+    window: MainWindow, qtbot: QtBot, refdata: RefData
+) -> None:
+    """Dataset Q appendix E: before a caseload start date only 'prior to caseload' reasons."""
+    window.new_episode()
+    sheet = window.sheet
+    for header, value in (("FINITIAL", "J"), ("SINITIAL", "B"), ("TRIAGED", "01/11/2026")):
+        editor = sheet.editors[header]
+        qtbot.keyClicks(editor.input, value)
+    reason = sheet.editors["CJDISRSN"].input
+    assert isinstance(reason, QComboBox)
+    offered = {reason.itemData(i) for i in range(reason.count())} - {""}
+    assert offered == set(refdata.lists["CJDISRSN_PRIOR"].codes)
+    wrong = next(iter(set(refdata.lists["CJDISRSN_CASELOAD"].codes) - offered))
+    reason.setEditText(wrong)
+    rules = {f.rule_id for f in sheet.current_findings if f.field == "CJDISRSN"}
+    assert rules
+    assert sheet.editors["CJDISRSN"].marker.text() != ""
+
+
+def test_no_consent_shows_that_the_record_stays_here(window: MainWindow, qtbot: QtBot) -> None:
+    """Seed 000 FAQ: a client who refuses consent is recorded but never submitted."""
+    window.new_episode()
+    consent = window.sheet.editors["CONSENT"].input
+    assert isinstance(consent, QComboBox)
+    consent.setEditText("N")
+    assert window.sheet.banner.isVisible()
+    assert "never submitted" in window.sheet.banner.text()
+    consent.setEditText("Y")
+    assert not window.sheet.banner.isVisible()
+
+
+def test_typing_is_saved_as_you_go(window: MainWindow, qtbot: QtBot, store: Store) -> None:
+    before = store.count_caseload()
+    window.new_episode()
+    qtbot.keyClicks(window.sheet.editors["FINITIAL"].input, "Q")
+    qtbot.waitUntil(lambda: window.episode_id is not None and not window.dirty, timeout=5000)
+    assert store.count_caseload() == before + 1
+    saved = store.load_episode(str(window.episode_id))
+    assert saved.draft
+    assert saved.raw["FINITIAL"] == "Q"
+
+
+def test_half_typed_date_survives_save_and_reopen(
+    window: MainWindow, qtbot: QtBot, store: Store
+) -> None:
+    window.new_episode()
+    qtbot.keyClicks(window.sheet.editors["DOB"].input, "31/02/19")
+    assert window.save(final=False)
+    episode = str(window.episode_id)
+    window.new_episode()
+    window.open_episode(episode)
+    assert window.sheet.editors["DOB"].value() == "31/02/19"
+
+
+def test_lock_hides_every_client_detail_and_forgets_the_key(
+    window: MainWindow, qtbot: QtBot, store: Store
+) -> None:
+    window.open_episode(window.model.row_at(0).episode_id)
+    qtbot.keyClicks(window.sheet.editors["ALCUNITS"].input, "7")
+    with qtbot.waitSignal(window.locked, timeout=10_000):
+        window.lock()
+    assert not store.is_open
+    assert window.model.rowCount() == 0
+    assert all(e.value() == "" for e in window.sheet.editors.values())
+    assert window.sheet.items.items() == []
+    assert not window.isVisible()
+
+
+def test_idle_lock_fires_by_itself(store: Store, qtbot: QtBot) -> None:
+    w = MainWindow(store, idle_ms=50)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.locked, timeout=5000):
+        pass
+    assert not store.is_open
+
+
+def test_lock_keeps_the_edit_and_returns_to_it(
+    window: MainWindow, qtbot: QtBot, store: Store, refdata: RefData
+) -> None:
+    """The half-typed change is saved before locking; after unlock the same user gets it."""
+    episode = window.model.row_at(0).episode_id
+    window.open_episode(episode)
+    window.sheet.editors["ALCUNITS"].input.setText("")
+    qtbot.keyClicks(window.sheet.editors["ALCUNITS"].input, "19")
+    window.lock()
+    again = Store.open(store.path, "amy", PASSWORD, refdata=refdata)
+    try:
+        assert again.load_episode(episode).raw["ALCUNITS"] == "19"
+        assert (None, {"episode_id": episode}) in again.drafts()
+    finally:
+        again.close(backup_reason=None)
+
+
+def test_unlock_dialog_says_one_plain_thing_on_a_wrong_password(
+    store: Store, qtbot: QtBot, refdata: RefData
+) -> None:
+    path = store.path
+    store.close(backup_reason=None)
+    dialog = UnlockDialog(path, refdata, user="amy")
+    qtbot.addWidget(dialog)
+    dialog.password.setText("not it")
+    dialog._unlock()
+    assert dialog.message.text() == "The user name or password is not right."
+    assert dialog.password.text() == ""
+    dialog.password.setText(PASSWORD)
+    dialog._unlock()
+    assert dialog.store is not None
+    dialog.store.close(backup_reason=None)
+
+
+def test_setup_makes_a_store_with_a_manager(tmp_path: Path, qtbot: QtBot, refdata: RefData) -> None:
+    dialog = SetupDialog(tmp_path / "new.store", refdata)
+    qtbot.addWidget(dialog)
+    dialog.agency.setText("cj9")
+    dialog.user.setText("amy")
+    dialog.password.setText("short")
+    dialog.again.setText("short")
+    dialog._create()
+    assert "at least 8" in dialog.message.text()
+    dialog.password.setText("long enough pass")
+    dialog.again.setText("long enough pass")
+    dialog._create()
+    assert dialog.store is not None
+    assert dialog.store.user.is_manager
+    assert dialog.store.settings.agency == "CJ9"
+    dialog.store.close(backup_reason=None)
+
+
+def test_screenshots_of_the_caseload_and_the_sheet(window: MainWindow, qtbot: QtBot) -> None:
+    """Saved for people to look at (docs/screenshots); synthetic clients only."""
+    out = REPO / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    window.open_episode(window.model.row_at(0).episode_id)
+    qtbot.wait(50)
+    assert window.grab().save(str(out / "cjit-sheet.png"))
+    window.new_episode()
+    consent = window.sheet.editors["CONSENT"].input
+    assert isinstance(consent, QComboBox)
+    consent.setEditText("N")
+    qtbot.keyClicks(window.sheet.editors["DOB"].input, "31/02/1990")
+    qtbot.wait(50)
+    assert window.grab().save(str(out / "cjit-new-contact.png"))
