@@ -229,3 +229,36 @@ def test_screenshots_of_the_caseload_and_the_sheet(window: MainWindow, qtbot: Qt
     qtbot.keyClicks(window.sheet.editors["DOB"].input, "31/02/1990")
     qtbot.wait(50)
     assert window.grab().save(str(out / "cjit-new-contact.png"))
+
+
+def test_after_a_crash_the_window_reopens_on_the_record_being_edited(
+    store: Store, qtbot: QtBot, refdata: RefData
+) -> None:
+    """Nothing lost: the record being edited is where the next start begins."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.ui.app import Session
+
+    first = MainWindow(store)
+    qtbot.addWidget(first)
+    episode = first.model.row_at(3).episode_id
+    first.open_episode(episode)
+    qtbot.keyClicks(first.sheet.editors["ALCUNITS"].input, "5")
+    assert first.save(final=False)
+    # A crash: nothing closes cleanly; the operating system drops the lock and the key.
+    first.autosave.stop()
+    first.idle.stop()
+    store.close(backup_reason=None)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    session = Session(app, store.path, refdata, "amy")
+    again = Store.open(store.path, "amy", PASSWORD, refdata=refdata)
+    session._show(again)
+    assert session.window is not None
+    qtbot.addWidget(session.window)
+    try:
+        assert session.window.episode_id == episode
+        assert session.window.sheet.editors["ALCUNITS"].value().endswith("5")
+    finally:
+        session.window.idle.stop()
+        again.close(backup_reason=None)
