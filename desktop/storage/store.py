@@ -20,10 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlcipher3
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, delete, func, insert, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -218,17 +214,44 @@ class _Split:
     items: list[dict[str, object]] = field(default_factory=list)
 
 
-def _alembic(connection: Any) -> Config:
+# The newest schema revision. A test checks it against the Alembic scripts, so the
+# migration tool is loaded only when a store is created or needs upgrading.
+HEAD_REVISION = "0002"
+
+
+def _alembic(connection: Any) -> Any:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
     return cfg
 
 
+def _upgrade(connection: Any) -> None:
+    from alembic import command
+
+    command.upgrade(_alembic(connection), "head")
+
+
 def head_revision() -> str:
+    """The newest revision according to the Alembic scripts themselves."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic(None)).get_current_head()
     assert head is not None
     return head
+
+
+def _revision(raw: Any) -> str | None:
+    """The store's schema revision, or None for a file without one."""
+    table = raw.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).fetchone()
+    if table is None:
+        return None
+    row = raw.execute("SELECT version_num FROM alembic_version").fetchone()
+    return None if row is None else str(row[0])
 
 
 def _json(values: Mapping[str, object]) -> str:
@@ -357,7 +380,7 @@ class Store:
             settings = StoreSettings(store_id, agency.strip().upper(), kind, dat)
             info = UserInfo(user_id, user.strip(), "manager")
             with engine.execution_options(writer=True).connect() as conn:
-                command.upgrade(_alembic(conn), "head")
+                _upgrade(conn)
                 conn.commit()
             store = cls(path, engine, key, info, settings, instance, refdata, clock)
             with store._write() as s:
@@ -515,7 +538,7 @@ class Store:
                 if problems != ["ok"]:
                     log.error("store failed quick_check at unlock (%d findings)", len(problems))
                     raise StoreDamaged("a check of its pages failed", newest_backup(path))
-                current = MigrationContext.configure(conn).get_current_revision()
+                current = _revision(raw)
                 found = dict(
                     raw.execute("SELECT key, value FROM settings").fetchall()
                     if current is not None
@@ -531,8 +554,9 @@ class Store:
             raise
         if current is None or found.get("store_id") != store_id:
             raise ForeignFile(path)
-        head = head_revision()
-        if current != head:
+        if current != HEAD_REVISION:
+            from alembic.script import ScriptDirectory
+
             script = ScriptDirectory.from_config(_alembic(None))
             if current not in {r.revision for r in script.walk_revisions()}:
                 raise NewerStore()
@@ -547,7 +571,7 @@ class Store:
                     clock(),
                 )
             with engine.execution_options(writer=True).connect() as conn:
-                command.upgrade(_alembic(conn), "head")
+                _upgrade(conn)
                 conn.commit()
         return StoreSettings(
             store_id=store_id,
@@ -1075,7 +1099,11 @@ class Store:
             except ValueError:
                 day = None
             upper = text.upper()
-            conditions: list[ColumnElement[bool]] = [Client.client_ref.like(f"{upper}%")]
+            # Prefix ranges rather than LIKE, so the client-reference index is used.
+            conditions: list[ColumnElement[bool]] = [
+                (Client.client_ref >= prefix) & (Client.client_ref < prefix + "\uffff")
+                for prefix in dict.fromkeys((upper, text))
+            ]
             if day is not None:
                 conditions.append(Client.dob == day)
             if len(upper) == 2 and upper.isalpha():

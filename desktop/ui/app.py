@@ -7,15 +7,18 @@ import sys
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from desktop import APP_NAME
 from desktop.domain.spec import RefData
 from desktop.storage.errors import StoreError
-from desktop.storage.store import Store, default_store
 from desktop.ui.dialogs import SetupDialog, UnlockDialog
-from desktop.ui.main_window import MainWindow
+
+if TYPE_CHECKING:  # loaded once the unlock window is on screen
+    from desktop.storage.store import Store
+    from desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 DEMO_EPISODES = 300
@@ -71,6 +74,8 @@ class Session:
         return True
 
     def _show(self, store: Store) -> None:
+        from desktop.ui.main_window import MainWindow
+
         window = MainWindow(store)
         window.install_activity_watch(self.app)
         window.locked.connect(self.unlock)
@@ -108,7 +113,7 @@ def run_app(store: Path | None = None, demo: bool = False) -> int:
         ensure_demo_store(path, refdata)
         user = "demo"
     else:
-        path = store or default_store(paths.data_dir())
+        path = store or paths.data_dir() / "pathway.store"
     session = Session(app, path, refdata, user)
     if not session.start():
         return 0

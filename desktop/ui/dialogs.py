@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -20,7 +21,9 @@ from PySide6.QtWidgets import (
 from desktop import APP_NAME
 from desktop.domain.spec import RefData
 from desktop.storage.errors import StoreDamaged, StoreError
-from desktop.storage.store import Store
+
+if TYPE_CHECKING:  # the store (and SQLAlchemy) load after the window is on screen
+    from desktop.storage.store import Store
 
 
 def _message_label() -> QLabel:
@@ -93,6 +96,8 @@ class SetupDialog(QDialog):
         if len(self.password.text()) < 8:
             self._say("Choose a password of at least 8 characters.")
             return
+        from desktop.storage.store import Store
+
         try:
             self.store = Store.create(
                 self.path,
@@ -121,7 +126,7 @@ class UnlockDialog(QDialog):
         parent: QWidget | None = None,
         *,
         user: str = "",
-        opener: Callable[..., Store] = Store.open,
+        opener: Callable[..., Store] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{APP_NAME}: unlock")
@@ -154,8 +159,11 @@ class UnlockDialog(QDialog):
         (self.password if user else self.user).setFocus()
 
     def _unlock(self) -> None:
+        from desktop.storage.store import Store
+
+        opener = self._opener or Store.open
         try:
-            self.store = self._opener(
+            self.store = opener(
                 self.path,
                 self.user.text().strip() or None,
                 self.password.text(),

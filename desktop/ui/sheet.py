@@ -77,7 +77,7 @@ class FieldEditor(QWidget):
             completer.setFilterMode(Qt.MatchFlag.MatchContains)
             completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
             combo.setCompleter(completer)
-            combo.editTextChanged.connect(lambda _t: self.changed.emit())
+            combo.editTextChanged.connect(self._on_edit)
             self.input = combo
         else:
             line = QLineEdit()
@@ -87,7 +87,7 @@ class FieldEditor(QWidget):
                 line.setPlaceholderText("e.g. NR14 7UJ")
             if spec.max_length:
                 line.setMaxLength(spec.max_length)
-            line.textEdited.connect(lambda _t: self.changed.emit())
+            line.textEdited.connect(self._on_edit)
             self.input = line
         tip = spec.help + ("\n(Provisional code list: our own codes.)" if provisional else "")
         self.input.setToolTip(tip)
@@ -102,6 +102,9 @@ class FieldEditor(QWidget):
         if spec.type in (FieldType.DATE, FieldType.PARTIAL_DATE):
             layout.addWidget(self.weekday)
         layout.addWidget(self.marker)
+
+    def _on_edit(self, _text: str) -> None:
+        self.changed.emit()
 
     @staticmethod
     def _fill(combo: QComboBox, codes: list[tuple[str, str]]) -> None:

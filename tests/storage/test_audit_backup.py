@@ -328,3 +328,10 @@ def test_a_key_file_whose_backup_never_got_its_name_is_cleared(store: Store) -> 
     made = store.backup("manual")
     assert not orphan.exists()
     assert made.keys_path.exists()
+
+
+def test_the_head_revision_the_store_expects_is_the_newest_script() -> None:
+    """The store compares revisions without loading Alembic; the constant must keep up."""
+    from desktop.storage.store import HEAD_REVISION
+
+    assert head_revision() == HEAD_REVISION

@@ -1,0 +1,129 @@
+"""The window's speed, offscreen: keystroke to marker, caseload on a large store, start-up.
+
+Figures, each beside what it is compared with in the same run:
+- keystroke → updated marker (median, p99) on the CJIT sheet; target p99 <= 16 ms (a frame);
+- caseload first rows and a filter on a demo store (default 100,000 episodes); targets
+  <= 0.5 s and <= 100 ms;
+- peak memory of this process (target <= 300 MB);
+- cold start to the unlock window, against a bare PySide6 window started the same way
+  (a subprocess each, median of 3); target <= 1.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from desktop import paths
+from desktop.storage.store import CaseloadQuery, Store
+from desktop.ui.caseload import CaseloadModel
+from desktop.ui.main_window import MainWindow
+
+BARE = (
+    "from PySide6.QtWidgets import QApplication, QWidget; import sys;"
+    "a = QApplication(sys.argv); w = QWidget(); w.show(); a.processEvents()"
+)
+OURS = (
+    "import sys; sys.path.insert(0, {root!r});"
+    "from PySide6.QtWidgets import QApplication; a = QApplication(sys.argv);"
+    "from desktop import paths; from desktop.ui.dialogs import UnlockDialog;"
+    "from pathlib import Path; r = paths.load();"
+    "d = UnlockDialog(Path({store!r}), r); d.show(); a.processEvents()"
+)
+
+
+def _pct(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def _start(code: str) -> float:
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--episodes", type=int, default=100_000)
+    parser.add_argument("--keys", type=int, default=300)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["PATHWAY_DATA_DIR"] = tmp
+        store_path = Path(tmp) / "demo.store"
+        env = {**os.environ, "PATHWAY_PASSWORD": "demo"}
+        subprocess.run(
+            [sys.executable, "-m", "desktop", "demo", "--episodes", str(args.episodes),
+             "--store", str(store_path)],
+            check=True, cwd=ROOT, env=env, capture_output=True,
+        )  # fmt: skip
+        refdata = paths.load()
+        store = Store.open(store_path, "demo", "demo", refdata=refdata)
+        try:
+            started = time.perf_counter()
+            model = CaseloadModel(store, CaseloadQuery(dataset="cjit-q"))
+            first_rows = time.perf_counter() - started
+            filters = []
+            for text in ("R0001", "AB", "1980-01-01", "R09", ""):
+                started = time.perf_counter()
+                model.set_query(CaseloadQuery(dataset="cjit-q", search=text or None))
+                filters.append(time.perf_counter() - started)
+            window = MainWindow(store)
+            window.resize(1366, 740)
+            window.show()
+            window.new_episode()
+            app.processEvents()
+            editor = window.sheet.editors["ALCUNITS"].input
+            keys = []
+            for i in range(args.keys):
+                started = time.perf_counter()
+                QTest.keyClicks(editor, str(i % 10))
+                app.processEvents()
+                keys.append(time.perf_counter() - started)
+            window.autosave.stop()
+            window.idle.stop()
+        finally:
+            store.close(backup_reason=None)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        bare = _start(BARE)
+        ours = _start(OURS.format(root=str(ROOT), store=str(store_path)))
+    key_med, key_p99 = statistics.median(keys) * 1000, _pct(keys, 99) * 1000
+    filt_med, filt_max = statistics.median(filters) * 1000, max(filters) * 1000
+    print(f"ui: offscreen, demo store of {args.episodes} episodes")
+    checks = [
+        ("keystroke → marker", f"median {key_med:.2f} ms, p99 {key_p99:.2f} ms", key_p99 <= 16,
+         "p99 <= 16 ms"),
+        ("caseload first rows", f"{first_rows * 1000:.0f} ms", first_rows <= 0.5, "<= 0.5 s"),
+        ("caseload filter", f"median {filt_med:.0f} ms, worst {filt_max:.0f} ms",
+         filt_max <= 100, "<= 100 ms"),
+        ("peak memory", f"{peak_mb:.0f} MB", peak_mb <= 300, "<= 300 MB"),
+        ("start to unlock window", f"{ours:.2f} s vs bare window {bare:.2f} s"
+         f" = {ours / bare:.2f}x", ours / bare <= 1.5, "<= 1.5x"),
+    ]  # fmt: skip
+    for name, figure, good, target in checks:
+        ok &= good
+        print(f"  {name:<24}{figure:<48} target {target}: {'ok' if good else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
