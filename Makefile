@@ -32,9 +32,9 @@ lint: venv
 	$(BIN)/mypy
 
 bench: venv
-	$(BIN)/python bench/validate.py
-	$(BIN)/python bench/store.py
-	$(BIN)/python bench/ui.py
+	-$(BIN)/python bench/validate.py
+	-$(BIN)/python bench/store.py
+	-$(BIN)/python bench/ui.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
