@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QScrollArea,
     QSplitter,
     QTableView,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
+from desktop.domain.values import parse_date
 from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, Store
 from desktop.ui.caseload import CaseloadModel
@@ -100,12 +102,30 @@ class MainWindow(QMainWindow):
         self.sheet = Sheet(store.refdata.datasets[dataset], store.refdata, store.validator(dataset))
         self.sheet.agency_dat = store.settings.dat
         self.sheet.changed.connect(self._changed)
+        self.match = QLabel()
+        self.match.setWordWrap(True)
+        self.match.setAccessibleName("Existing client")
+        self.match.setStyleSheet("background: #e8f0fe; color: #0b2e59; padding: 6px;")
+        self.match.hide()
+        self.use_match = QPushButton("Use this client")
+        self.use_match.hide()
+        self.use_match.clicked.connect(self._use_match)
+        self._match_id: str | None = None
+        self._fresh_client = False  # a client first made by this sheet, not yet linked
         scroll = QScrollArea()
         scroll.setWidget(self.sheet)
         scroll.setWidgetResizable(True)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        match_row = QHBoxLayout()
+        match_row.addWidget(self.match, 1)
+        match_row.addWidget(self.use_match)
+        right_layout.addLayout(match_row)
+        right_layout.addWidget(scroll, 1)
         splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(scroll)
+        splitter.addWidget(right)
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([330, 1030])
         self.setCentralWidget(splitter)
@@ -172,6 +192,9 @@ class MainWindow(QMainWindow):
             return
         self.episode_id = episode_id
         self.client_id = stored.client_id
+        self._fresh_client = False
+        self.match.hide()
+        self.use_match.hide()
         self.sheet.load(stored.raw)
         self.dirty = False
         self.store.save_draft({"episode_id": episode_id}, None)
@@ -182,6 +205,7 @@ class MainWindow(QMainWindow):
             self.save(final=False)
         self.episode_id = None
         self.client_id = None
+        self._fresh_client = True
         self.sheet.clear()
         self.dirty = False
         self.statusBar().showMessage("New contact: start with consent")
@@ -192,13 +216,69 @@ class MainWindow(QMainWindow):
     def _changed(self) -> None:
         self.dirty = True
         self.autosave.start()
+        self._offer_existing_client()
+
+    def _offer_existing_client(self) -> None:
+        """Before a new client is made, offer the ones NDTMS would link this episode to
+        (same initials, date of birth and sex)."""
+        self.match.hide()
+        self.use_match.hide()
+        self._match_id = None
+        if not self._fresh_client:
+            return
+        raw = self.sheet.raw()
+        dob = parse_date(raw.get("DOB", "")).value
+        initials = [str(raw.get(h, "")) for h in ("FINITIAL", "SINITIAL")]
+        sex = str(raw.get("SEX", ""))
+        if not isinstance(dob, date) or not all(initials) or not sex:
+            return
+        matches = [
+            m
+            for m in self.store.find_clients(initials[0], initials[1], dob, sex)
+            if m.client_id != self.client_id
+        ]
+        if not matches:
+            return
+        best = matches[0]
+        more = f" (and {len(matches) - 1} more)" if len(matches) > 1 else ""
+        self.match.setText(
+            f"A client with these initials, date of birth and sex is already recorded:"
+            f" {best.client_ref or 'no reference'}, {best.episodes} episode"
+            f"{'s' if best.episodes != 1 else ''}{more}. A returning client gets a new"
+            " episode under the same client."
+        )
+        self._match_id = best.client_id
+        self.match.show()
+        self.use_match.show()
+
+    def _use_match(self) -> None:
+        if self._match_id is None:
+            return
+        if self.episode_id is not None:
+            # The draft saved so far made a new client; move the contact to the existing one.
+            try:
+                self.store.delete_episode(self.episode_id)
+            except StoreError as exc:
+                self.say(str(exc))
+                return
+            self.episode_id = None
+        self._fresh_client = False
+        self.client_id = self._match_id
+        self.match.hide()
+        self.use_match.hide()
+        self.statusBar().showMessage("This contact is a new episode for the existing client")
+        self.dirty = True
+        self.save(final=False)
 
     def save(self, *, final: bool) -> bool:
         """Save what is on the sheet; "Saved" is shown only after the store has it."""
         self.autosave.stop()
+        if not self.store.is_open:
+            return False
         raw = self.sheet.raw()
-        if self.episode_id is not None and self.client_id is not None:
+        if self.client_id is not None:
             raw["CLIENTID"] = self.client_id
+        if self.episode_id is not None:
             raw["EPISODID"] = self.episode_id
         if not self.dirty and not final:
             return True
@@ -230,6 +310,14 @@ class MainWindow(QMainWindow):
     def say(self, text: str) -> None:
         self.statusBar().showMessage(text)
         QMessageBox.warning(self, APP_NAME, text)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing the window saves what was typed first; no timer outlives the window."""
+        if self.dirty:
+            self.save(final=False)
+        self.autosave.stop()
+        self.idle.stop()
+        super().closeEvent(event)
 
     # -- locking
     def lock(self) -> None:

@@ -262,3 +262,25 @@ def test_after_a_crash_the_window_reopens_on_the_record_being_edited(
     finally:
         session.window.idle.stop()
         again.close(backup_reason=None)
+
+
+def test_a_returning_client_is_offered_before_a_new_one_is_made(
+    window: MainWindow, qtbot: QtBot, store: Store
+) -> None:
+    """NDTMS links episodes on initials, date of birth and sex: offer the existing client,
+    and a returning client gets a new episode, never a re-opened one (CJIT FAQ)."""
+    known = store.load_episode(window.model.row_at(0).episode_id)
+    window.new_episode()
+    sheet = window.sheet
+    for header in ("FINITIAL", "SINITIAL", "DOB", "SEX"):
+        sheet.editors[header].set_value(known.raw[header])
+    sheet.changed.emit()
+    assert window.use_match.isVisibleTo(window)
+    assert "already recorded" in window.match.text()
+    before = store.count_caseload()
+    window._use_match()
+    assert window.client_id == known.client_id
+    assert window.episode_id is not None
+    assert window.episode_id != known.episode_id
+    assert store.count_caseload() == before + 1
+    assert store.load_episode(window.episode_id).client_id == known.client_id
