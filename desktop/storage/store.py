@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -689,6 +689,17 @@ class Store:
 
     # ------------------------------------------------------------------ episodes
 
+    def _own_dataset(self, dataset: str | None) -> str:
+        """A store keeps one team's dataset: a CJIT store never holds prison episodes."""
+        own = self.settings.dataset
+        if dataset is not None and dataset != own:
+            other = self.refdata.datasets.get(dataset)
+            raise StoreError(
+                f"This store is for {self.refdata.datasets[own].title}; that record is for"
+                f" {other.title if other is not None else dataset}."
+            )
+        return own
+
     def validator(self, dataset: str) -> Validator:
         return self._validators[dataset]
 
@@ -754,7 +765,7 @@ class Store:
         Whatever was entered is kept, even values that do not pass the rules yet; the
         findings come back in the summary. "Saved" may be shown once this returns.
         """
-        dataset = dataset or self.settings.dataset
+        dataset = self._own_dataset(dataset)
         prepared = self.prepare(raw, dataset)
         summary = summarise(self._validators[dataset], self.refdata, prepared, self.context(today))
         with self._write() as s:
@@ -1071,9 +1082,12 @@ class Store:
             ]
 
     def count_caseload(self, query: CaseloadQuery = CaseloadQuery()) -> int:
-        stmt = (
-            select(func.count()).select_from(Episode).join(Client, Episode.client_id == Client.id)
-        )
+        stmt = select(func.count()).select_from(Episode)
+        if (query.search or "").strip():
+            stmt = stmt.join(Client, Episode.client_id == Client.id)
+        if query.dataset == self.settings.dataset:
+            # A store holds its team's dataset only, so counting needs no look at wide rows.
+            query = replace(query, dataset=None)
         stmt = self._filtered(stmt, query)
         with self._read() as s:
             return int(s.scalar(stmt) or 0)
@@ -1229,7 +1243,7 @@ class Store:
         A file in which any record has an error (a value NDTMS would reject) changes
         nothing; the message lists the first problems by record number and field.
         """
-        dataset = dataset or self.settings.dataset
+        dataset = self._own_dataset(dataset)
         problems: list[str] = []
         prepared: list[tuple[dict[str, object], Summary]] = []
         ids: set[str] = set()
@@ -1267,6 +1281,7 @@ class Store:
         Only for demo and benchmark stores: real records go through :meth:`save_episode`
         or :meth:`import_records`, which audit every field.
         """
+        dataset = self._own_dataset(dataset)
         spec = self.refdata.datasets[dataset]
         table = ITEM_TABLES[dataset]
         id_header = spec.item_fields[0].header

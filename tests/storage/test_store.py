@@ -386,3 +386,13 @@ def _audit_changes(store: Store, entity_id: str) -> list[str]:
     finally:
         conn.close()
         keys.zero(key)
+
+
+def test_a_store_keeps_its_own_dataset_only(store: Store, refdata: RefData) -> None:
+    """A CJIT store never holds prison episodes (and its caseload counts rely on that)."""
+    prison = fresh(refdata, 1, "secure-r")[0]
+    with pytest.raises(StoreError, match="This store is for"):
+        store.save_episode(prison, dataset="secure-r")
+    with pytest.raises(StoreError, match="This store is for"):
+        store.import_records([prison], dataset="secure-r")
+    assert store.count_caseload() == 0
