@@ -14,18 +14,14 @@ import json
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records as synthetic_records
+from desktop.storage.demo import DEMO_PASSWORD, DEMO_USER
 from desktop.storage.errors import StoreError
 from desktop.storage.store import KINDS, Store, default_store
-
-DEMO_USER = "demo"
-DEMO_PASSWORD = "demo"
 
 
 class UsageError(Exception):
@@ -331,32 +327,20 @@ def _recover(args: argparse.Namespace, refdata: RefData) -> int:
 
 def _demo(args: argparse.Namespace, refdata: RefData) -> int:
     from desktop import paths
+    from desktop.storage.demo import make_demo_store
 
     if args.episodes < 0:
         raise UsageError("--episodes must be 0 or more")
     path: Path = args.store or paths.data_dir() / "demo.store"
-    dataset = KINDS[args.kind]
     started = time.perf_counter()
-    with Store.create(
+    make_demo_store(
         path,
-        agency="DEMO1",
+        refdata,
+        episodes=args.episodes,
         kind=args.kind,
-        dat="A12B",
-        user=DEMO_USER,
+        seed=args.seed,
         password=os.environ.get("PATHWAY_PASSWORD", DEMO_PASSWORD),
-        refdata=refdata,
-    ) as store:
-        batch: list[dict[str, object]] = []
-        for rec in synthetic_records(refdata, dataset, args.episodes, seed=args.seed):
-            rec["CLIENTID"] = uuid.uuid4().hex
-            rec["EPISODID"] = uuid.uuid4().hex
-            rec["AGNCY"] = "DEMO1"
-            batch.append(rec)
-            if len(batch) == 2000:
-                store.load_synthetic(batch, dataset)
-                batch = []
-        if batch:
-            store.load_synthetic(batch, dataset)
+    )
     seconds = time.perf_counter() - started
     rate = args.episodes / seconds if seconds else 0.0
     print(

@@ -180,6 +180,64 @@ class DatasetSpec:
         return tuple(f for f in self.fields if f.level.repeats)
 
 
+class RowShape(StrEnum):
+    """How an episode with several referrals (Q) or interventions (R) becomes CSV rows."""
+
+    PER_ITEM = "per_item"
+    """One row per item, the client and episode fields repeated on each (one row when none)."""
+    PER_EPISODE = "per_episode"
+    """One row per episode, carrying its first item only."""
+
+
+LINE_ENDINGS = {"CRLF": "\r\n", "LF": "\n"}
+DATE_TOKENS = {"YYYY": "%Y", "MM": "%m", "DD": "%d"}
+FILE_NAME_FIELDS = frozenset({"AGNCY", "start", "end", "dataset"})
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFormat:
+    """The shape of the NDTMS submission file for one dataset (``[export]`` in MANIFEST.toml).
+
+    Attributes:
+        date_format: DD, MM and YYYY with separators, e.g. ``DD/MM/YYYY``.
+        line_ending: ``CRLF`` (RFC 4180) or ``LF``.
+        file_name: a pattern with {AGNCY}, {start}, {end} (YYYYMMDD) and {dataset} (letter).
+        rows: one row per item, or one row per episode.
+        provisional: true while the official CSV specification has not been checked.
+        source: where these settings come from.
+    """
+
+    date_format: str = "DD/MM/YYYY"
+    line_ending: str = "CRLF"
+    file_name: str = "{AGNCY}-{start}-{end}-{dataset}.csv"
+    rows: RowShape = RowShape.PER_ITEM
+    provisional: bool = True
+    source: str = ""
+
+    @property
+    def strftime(self) -> str:
+        """``date_format`` for :meth:`datetime.date.strftime`."""
+        out = self.date_format
+        for token, directive in DATE_TOKENS.items():
+            out = out.replace(token, directive)
+        return out
+
+    @property
+    def newline(self) -> str:
+        return LINE_ENDINGS[self.line_ending]
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """The submission file settings: a default, and overrides per dataset."""
+
+    default: ExportFormat = ExportFormat()
+    datasets: Mapping[str, ExportFormat] = field(default_factory=dict)
+
+    def for_dataset(self, dataset_id: str) -> ExportFormat:
+        return self.datasets.get(dataset_id, self.default)
+
+
 @dataclass(frozen=True)
 class RefData:
     """Every dataset and code list the application knows, after loading and overrides."""
@@ -190,6 +248,8 @@ class RefData:
     """Per-field code lists imported by an agency (field header → list name)."""
     problems: tuple[str, ...] = ()
     """Imported lists that could not be used (the shipped list is used instead)."""
+    export: ExportSettings = field(default_factory=ExportSettings)
+    """How the NDTMS submission file is written (provisional until the spec is confirmed)."""
 
     def dataset(self, dataset_id: str) -> DatasetSpec:
         return self.datasets[dataset_id]

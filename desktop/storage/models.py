@@ -200,3 +200,24 @@ class ExportBatch(Base):
     rows: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     episode_ids: Mapped[str] = mapped_column(Text, default="[]")
+    episodes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    held_back: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    header: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+
+
+class ExportedValue(Base):
+    """What NDTMS last received for an episode: its rows exactly as written to the file.
+
+    The columns are those of the export named by ``batch_id`` (its ``header``). The
+    pre-upload check compares the fields whose definitions say they do not change with
+    the episode now, to warn of a validation mismatch before the portal does.
+    """
+
+    __tablename__ = "exported_values"
+    episode_id: Mapped[str] = mapped_column(
+        ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True
+    )
+    dataset: Mapped[str] = mapped_column(String(16))
+    batch_id: Mapped[str] = mapped_column(ForeignKey("export_batches.id"))
+    exported_at: Mapped[datetime] = mapped_column(DateTime)
+    fields: Mapped[str] = mapped_column(Text)

@@ -40,9 +40,9 @@ def ensure_demo_store(path: Path, refdata: RefData) -> None:
     """A demo store of synthetic clients (user demo, password demo), made once."""
     if path.exists():
         return
-    from desktop.cli import main as cli_main
+    from desktop.storage.demo import make_demo_store
 
-    cli_main(["demo", "--store", str(path), "--episodes", str(DEMO_EPISODES)])
+    make_demo_store(path, refdata, episodes=DEMO_EPISODES)
 
 
 class Session:

@@ -1,0 +1,51 @@
+"""Demo stores of synthetic clients: for trying the window, for training, for benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop.domain.spec import RefData
+from desktop.domain.synthetic import records as synthetic_records
+from desktop.storage.store import KINDS, Store, new_id
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo"
+# Agency codes of the right shape (dataset Q: CJ and digits; R: a letter and four digits)
+# that no real team holds.
+DEMO_AGENCY = {"cjit": "CJ999", "secure": "Z9999"}
+BATCH = 2000
+
+
+def make_demo_store(
+    path: Path,
+    refdata: RefData,
+    *,
+    episodes: int,
+    kind: str = "cjit",
+    seed: int = 1,
+    password: str = DEMO_PASSWORD,
+) -> int:
+    """Create ``path`` holding ``episodes`` synthetic episodes; return how many were made."""
+    dataset = KINDS[kind]
+    agency = DEMO_AGENCY[kind]
+    with Store.create(
+        path,
+        agency=agency,
+        kind=kind,
+        dat="A12B",
+        user=DEMO_USER,
+        password=password,
+        refdata=refdata,
+    ) as store:
+        batch: list[dict[str, object]] = []
+        for rec in synthetic_records(refdata, dataset, episodes, seed=seed):
+            rec["CLIENTID"] = new_id()
+            rec["EPISODID"] = new_id()
+            rec["AGNCY"] = agency
+            batch.append(rec)
+            if len(batch) == BATCH:
+                store.load_synthetic(batch, dataset)
+                batch = []
+        if batch:
+            store.load_synthetic(batch, dataset)
+    return episodes

@@ -1,0 +1,126 @@
+"""Stores and records for the submission tests: a fixed "today", valid CJIT and secure records
+whose dates, referrals, consent and postcode each test chooses."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from desktop.domain.spec import RefData
+from desktop.domain.synthetic import records
+from desktop.storage.store import Store
+from tests.storage.storekit import refdata as shipped
+
+PASSWORD = "Correct-horse-battery-7"
+TODAY = date(2026, 11, 24)
+NOW = datetime(2026, 11, 24, 12, 0)
+IN_OCTOBER = date(2026, 3, 1)  # triaged then and still open: open during October 2026
+EXIT_FIELDS = (
+    "EXITD", "EXITRSN", "RECONNECT", "MHTXEXIT", "SENTENCED", "THNALOX", "REFHEPCTX",
+    "LIVSCRN", "HOMELESSEXIT", "RTOAGNCY", "EXITDEST",
+)  # fmt: skip
+
+
+def clock() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+def refdata() -> RefData:
+    return shipped()
+
+
+def make_store(path: Path, *, kind: str = "cjit", refdata: RefData | None = None) -> Store:
+    return Store.create(
+        path,
+        agency="CJ123" if kind == "cjit" else "L0001",
+        kind=kind,
+        user="amy",
+        password=PASSWORD,
+        refdata=refdata or shipped(),
+        dat="A12B",
+        clock=clock,
+    )
+
+
+def reopen(path: Path, user: str = "amy", password: str = PASSWORD) -> Store:
+    return Store.open(path, user, password, refdata=shipped(), clock=clock)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = make_store(tmp_path / "team.store")
+    yield s
+    if s.is_open:
+        s.close(backup_reason=None)
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
+
+
+def cjit(
+    seed: int,
+    *,
+    triaged: date,
+    closed: date | None = None,
+    referrals: int = 1,
+    consent: str | None = "Y",
+    **fields: object,
+) -> dict[str, object]:
+    """A valid CJIT (dataset Q) episode: on the caseload from the day after ``triaged``,
+    with ``referrals`` referrals, closed on ``closed`` if given; ids left to the store."""
+    rec = next(records(shipped(), "cjit-q", 1, seed=seed))
+    rec.pop("CLIENTID")
+    rec.pop("EPISODID")
+    rec.pop("DISD", None)
+    rec.pop("CJDISRSN", None)
+    rec.update(
+        DOB="1985-05-17",
+        REFLD=triaged.isoformat(),
+        TRIAGED=triaged.isoformat(),
+        CPLANDT=(triaged + timedelta(days=1)).isoformat(),
+        referrals=[
+            {"REFDATE": (triaged + timedelta(days=2 + k)).isoformat()} for k in range(referrals)
+        ],
+    )
+    if closed is not None:
+        rec["DISD"] = closed.isoformat()
+        rec["CJDISRSN"] = sorted(shipped().lists["CJDISRSN_CASELOAD"].codes)[0]
+    if consent is None:
+        rec.pop("CONSENT")
+    else:
+        rec["CONSENT"] = consent
+    rec.update(fields)
+    return rec
+
+
+def secure(seed: int, **fields: object) -> dict[str, object]:
+    """A secure-setting (dataset R) episode still open (no exit); ids left to the store."""
+    rec = next(records(shipped(), "secure-r", 1, seed=seed))
+    rec.pop("CLIENTID")
+    rec.pop("EPISODID")
+    for header in EXIT_FIELDS:
+        rec.pop(header, None)
+    for item in rec["interventions"]:  # type: ignore[union-attr]
+        item.pop("MODID")
+    rec.update(fields)
+    return rec
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def as_dicts(path: Path) -> list[dict[str, str]]:
+    header, *rows = read_rows(path)
+    assert all(len(r) == len(header) for r in rows)
+    return [dict(zip(header, r, strict=True)) for r in rows]
