@@ -25,6 +25,7 @@ from desktop.export.submission import (
     check,
     export,
     history,
+    parse_period,
 )
 
 SHOWN_PER_RULE = 10
@@ -67,7 +68,7 @@ def handlers() -> dict[str, Callable[[argparse.Namespace, RefData], int]]:
 
 def _period(text: str) -> Period:
     try:
-        return Period.parse(text)
+        return parse_period(text)
     except ExportError as exc:
         raise UsageError(str(exc).rstrip(".")) from None
 
@@ -93,8 +94,8 @@ def _check(args: argparse.Namespace, refdata: RefData) -> int:
 
 def _print_check(result: CheckResult, refdata: RefData) -> None:
     spec = refdata.datasets[result.dataset]
-    period = Period.parse(result.period)
-    print(f"{spec.title}, {period.title}: {result.records} records would be sent.")
+    period = parse_period(result.period)
+    print(f"{spec.title}, {period.label}: {result.records} records would be sent.")
     print(
         f"  Load %: {result.load_pct:.1f} ({result.with_errors} records with errors, held back"
         " from the file unless errors are included)"

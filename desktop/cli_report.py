@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from desktop.cli_store import UsageError, open_store
+from desktop.domain.period import Period
 from desktop.domain.spec import RefData
-from desktop.export.report import Period, monthly_report
+from desktop.export.report import monthly_report
 from desktop.storage.store import KINDS
 
 

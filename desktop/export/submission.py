@@ -75,7 +75,6 @@ import functools
 import hashlib
 import io
 import json
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -84,6 +83,7 @@ from typing import BinaryIO
 
 from desktop import CMSID
 from desktop.domain.findings import Finding, Severity
+from desktop.domain.period import Period
 from desktop.domain.spec import (
     DatasetSpec,
     ExportFormat,
@@ -126,8 +126,6 @@ MISMATCH = "mismatch"
 Progress = Callable[[int, int], bool]
 """``progress(done, total)`` after each batch of episodes; returning False cancels."""
 
-_PERIOD = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
-
 
 # ---------------------------------------------------------------------- errors
 
@@ -147,47 +145,18 @@ class Cancelled(ExportError):
 # ---------------------------------------------------------------------- the month
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
-    """A calendar month, written ``YYYY-MM``."""
-
-    year: int
-    month: int
-
-    @classmethod
-    def parse(cls, text: str) -> Period:
-        m = _PERIOD.match(text)
-        if m is None:
-            raise ExportError(f"'{text[:20]}' is not a month; write it as YYYY-MM, e.g. 2026-10.")
-        year, month = int(m.group(1)), int(m.group(2))
-        if not 1 <= month <= 12:
-            raise ExportError(f"'{text.strip()}' has no month {month}; months go from 01 to 12.")
-        if year < 2000:
-            raise ExportError(f"The year {year} is too early; check the month.")
-        return cls(year, month)
-
-    @property
-    def text(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def start(self) -> date:
-        return date(self.year, self.month, 1)
-
-    @property
-    def end(self) -> date:
-        following = date(self.year + self.month // 12, self.month % 12 + 1, 1)
-        return date.fromordinal(following.toordinal() - 1)
-
-    @property
-    def title(self) -> str:
-        return f"{self.start:%B %Y}"
+def parse_period(text: str) -> Period:
+    """``YYYY-MM``; anything else is an :class:`ExportError` in plain words."""
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise ExportError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
 
 
 def _period(period: Period | str, today: date) -> Period:
-    chosen = period if isinstance(period, Period) else Period.parse(period)
+    chosen = period if isinstance(period, Period) else parse_period(period)
     if chosen.start > today:
-        raise ExportError(f"{chosen.title} has not started yet; choose a month up to this one.")
+        raise ExportError(f"{chosen.label} has not started yet; choose a month up to this one.")
     return chosen
 
 
@@ -638,7 +607,7 @@ def check(
             _report(progress, done, total, "The check was stopped.")
     return CheckResult(
         dataset=dataset,
-        period=chosen.text,
+        period=chosen.code,
         today=ctx.today,
         records=tally.records,
         with_errors=tally.with_errors,
@@ -749,7 +718,7 @@ def _usable(checked: CheckResult | None, dataset: str, period: Period, today: da
     return (
         checked is not None
         and checked.dataset == dataset
-        and checked.period == period.text
+        and checked.period == period.code
         and checked.today == today
         and bool(checked.version)
     )
@@ -801,9 +770,9 @@ def export(
             ):  # nothing changed since the check: its held-back list stands
                 known = frozenset(h.episode_id for h in checked.held_back)
             total = extract.count(sel) if progress is not None else 0
-            previous = extract.last_export(dataset, chosen.text)
+            previous = extract.last_export(dataset, chosen.code)
             _report(progress, 0, total, stopped)
-            batch_id = extract.begin(dataset, chosen.text, name, rows_of.header)
+            batch_id = extract.begin(dataset, chosen.code, name, rows_of.header)
             try:
                 with atomic_writer(target) as fh:
                     written = _write_rows(
@@ -841,7 +810,7 @@ def export(
     return ExportResult(
         path=target,
         dataset=dataset,
-        period=chosen.text,
+        period=chosen.code,
         rows=written.rows,
         episodes=written.episodes,
         held_back=tuple(written.held_back),
@@ -857,7 +826,7 @@ def export(
 def _identical(spec: DatasetSpec, period: Period, when: datetime) -> IdenticalFile:
     local = when.replace(tzinfo=UTC).astimezone()
     return IdenticalFile(
-        f"Nothing has changed since the {spec.letter} file for {period.title} was exported on"
+        f"Nothing has changed since the {spec.letter} file for {period.label} was exported on"
         f" {say_date(local.date())} at {local:%H:%M}: the new file would be identical, and"
         " NDTMS rejects a file it already has. No file was written; upload the earlier file,"
         " or correct or add records first."

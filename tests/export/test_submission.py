@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from desktop import CMSID
+from desktop.domain.period import Period
 from desktop.domain.spec import ExportFormat, ExportSettings, RowShape
 from desktop.domain.values import normalise_postcode
 from desktop.export.submission import (
     Cancelled,
     ExportError,
     IdenticalFile,
-    Period,
     check,
     export,
     history,

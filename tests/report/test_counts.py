@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.domain.period import Period
 from desktop.domain.spec import RefData
 from desktop.export.report import (
     NOT_RECORDED,
@@ -19,7 +20,6 @@ from desktop.export.report import (
     USED_ITEMS,
     EpisodeRow,
     Measure,
-    Period,
     Report,
     Row,
     age_band,

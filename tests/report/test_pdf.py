@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from desktop.domain.period import Period
 from desktop.domain.spec import RefData
 from desktop.export import pdf
 from desktop.export.report import (
     NOT_RECORDED,
     Measure,
-    Period,
     Report,
     Row,
     monthly_report,
