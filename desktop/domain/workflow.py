@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from desktop.domain.record import Record, item_date
-from desktop.domain.spec import RefData
+from desktop.domain.spec import DatasetSpec, RefData
 
 REOPEN_WITHIN_DAYS = 21
 DISENGAGED_AFTER_DAYS = 61  # about two months without contact
@@ -175,3 +175,24 @@ def cjit_disengaged(last_contact: date, today: date) -> bool:
     Source: dataset Q v4.2 field DISD and appendix E code 8 ('incomplete – dropped out').
     """
     return (today - last_contact).days >= DISENGAGED_AFTER_DAYS
+
+
+def consent_given(refdata: RefData, spec: DatasetSpec, code: object) -> bool:
+    """Whether a CONSENT code means the client agreed to share with NDTMS (the 'yes' tag).
+
+    Seed 001/002: only then may the record be sent; anything else stays on the laptop.
+    """
+    field = spec.by_header.get("CONSENT")
+    return field is not None and str(code) in refdata.field_tagged(field, "yes")
+
+
+def offered_lists(record: Record, refdata: RefData, spec: DatasetSpec) -> dict[str, str]:
+    """Fields whose choices the workflow narrows now: header → the code list to offer.
+
+    CJIT appendix E: closure reasons come from the 'prior to caseload' set until there is
+    a caseload start date, then from the 'from caseload' set.
+    """
+    if spec.id != "cjit-q" or "CJDISRSN" not in spec.by_header:
+        return {}
+    closure = cjit_step(record, refdata).closure_list
+    return {"CJDISRSN": closure} if closure else {}

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from desktop.domain.workflow import consent_given
 from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
 
 PAGE = 200
@@ -30,7 +31,7 @@ COLUMNS: tuple[tuple[str, str, Any], ...] = (
     ("Opened", "opened_on", lambda r: _day(r.opened_on)),
     ("Status", "state", lambda r: STATES.get(r.state, r.state) + (" (draft)" if r.draft else "")),
     ("Last contact", "last_contact", lambda r: _day(r.last_contact)),
-    ("Flags", "errors", lambda r: _flags(r)),
+    ("Flags", "errors", None),  # worked out by the model, which knows the code lists
 )
 
 Index = QModelIndex | QPersistentModelIndex
@@ -40,9 +41,9 @@ def _day(day: date | None) -> str:
     return "" if day is None else day.strftime("%d/%m/%Y")
 
 
-def _flags(row: CaseloadRow) -> str:
+def _flags(row: CaseloadRow, consented: bool) -> str:
     flags = []
-    if row.consent != "Y":
+    if not consented:
         flags.append("no consent: never submitted")
     if row.errors:
         flags.append(f"{row.errors} error{'s' if row.errors != 1 else ''}")
@@ -90,6 +91,10 @@ class CaseloadModel(QAbstractTableModel):
     def total(self) -> int:
         return self._total
 
+    def flags_of(self, row: CaseloadRow) -> str:
+        spec = self._store.refdata.datasets[row.dataset]
+        return _flags(row, consent_given(self._store.refdata, spec, row.consent))
+
     def row_at(self, row: int) -> CaseloadRow:
         return self._rows[row]
 
@@ -119,10 +124,11 @@ class CaseloadModel(QAbstractTableModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row = self._rows[index.row()]
+        flags_column = index.column() == len(COLUMNS) - 1
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return COLUMNS[index.column()][2](row)
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == len(COLUMNS) - 1:
-            return _flags(row) or "Nothing to look at"
+            return self.flags_of(row) if flags_column else COLUMNS[index.column()][2](row)
+        if role == Qt.ItemDataRole.ToolTipRole and flags_column:
+            return self.flags_of(row) or "Nothing to look at"
         if role == Qt.ItemDataRole.UserRole:
             return row.episode_id
         return None

@@ -35,7 +35,7 @@ from desktop.domain.findings import Finding, Severity
 from desktop.domain.spec import DatasetSpec, FieldSpec, FieldType, RefData
 from desktop.domain.validation import Validator
 from desktop.domain.values import parse_date, parse_partial_date
-from desktop.domain.workflow import cjit_step
+from desktop.domain.workflow import consent_given, offered_lists
 
 SEP = " – "
 MARK = {
@@ -93,6 +93,7 @@ class FieldEditor(QWidget):
         self.input.setToolTip(tip)
         self.input.setAccessibleName(spec.label)
         self.input.setAccessibleDescription(spec.help)
+        self._shown: list[Finding] | None = None
         self.marker = QLabel()
         self.marker.setMinimumWidth(18)
         self.marker.setAccessibleName(f"{spec.label}: check result")
@@ -151,6 +152,9 @@ class FieldEditor(QWidget):
             parser = parse_date if self.spec.type is FieldType.DATE else parse_partial_date
             parsed = parser(self.value()).value if self.value() else None
             self.weekday.setText(parsed.strftime("%a") if isinstance(parsed, date) else "")
+        if findings == self._shown:
+            return  # nothing new to show: no restyle on every keystroke
+        self._shown = list(findings)
         if not findings:
             self.marker.setText("")
             self.marker.setToolTip("")
@@ -322,7 +326,7 @@ class Sheet(QWidget):
         layout.addWidget(self.findings)
         layout.addWidget(note)
         self._last_findings: list[Finding] = []
-        self._closure_list: str | None = None
+        self._offered: dict[str, str] = {}  # header → the code list it offers now
         self.revalidate()
 
     # -- values
@@ -380,7 +384,7 @@ class Sheet(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, f.field)
             self.findings.addItem(item)
         consent = raw.get("CONSENT")
-        if consent == "N":
+        if consent and not consent_given(self.refdata, self.spec, consent):
             self.banner.setText(
                 "No consent to share with NDTMS: this record stays on this laptop and is never"
                 " submitted. Consent can be recorded later if the client agrees."
@@ -388,12 +392,11 @@ class Sheet(QWidget):
             self.banner.show()
         else:
             self.banner.hide()
-        if self.spec.id == "cjit-q" and "CJDISRSN" in self.editors:
-            closure = cjit_step(record, self.refdata).closure_list
-            if closure and closure != self._closure_list:
-                codes = self.refdata.lists[closure].codes.values()
-                self.editors["CJDISRSN"].restrict([(c.code, c.label) for c in codes])
-                self._closure_list = closure
+        for header, list_name in offered_lists(record, self.refdata, self.spec).items():
+            if header in self.editors and self._offered.get(header) != list_name:
+                codes = self.refdata.lists[list_name].codes.values()
+                self.editors[header].restrict([(c.code, c.label) for c in codes])
+                self._offered[header] = list_name
         return findings
 
     @property

@@ -15,6 +15,8 @@ from desktop.domain.workflow import (
     can_reopen_discharge,
     cjit_disengaged,
     cjit_step,
+    consent_given,
+    offered_lists,
     secure_step,
 )
 
@@ -109,3 +111,21 @@ def test_secure_exit_reopened_only_after_court_transfer(refdata: RefData) -> Non
     released = _secure(DISD=D("2026-11-01"), DISRSN="83", EXITD=D("2026-11-01"), EXITRSN="R")
     step = secure_step(released, refdata, TODAY)
     assert step.state is SecureState.EXITED and step.actions == ()
+
+
+def test_consent_given_follows_the_yes_tag_dataset_q_consent(refdata: RefData) -> None:
+    """Dataset Q CONSENT: only a 'yes' code lets a record be sent (seed 001)."""
+    spec = refdata.datasets["cjit-q"]
+    assert consent_given(refdata, spec, "Y")
+    for code in ("N", "", None, "maybe"):
+        assert not consent_given(refdata, spec, code)
+
+
+def test_closure_reasons_offered_follow_the_caseload_start_appendix_e(refdata: RefData) -> None:
+    """Dataset Q appendix E: prior-to-caseload reasons until a caseload start date exists."""
+    spec = refdata.datasets["cjit-q"]
+    before = Record({"TRIAGED": date(2026, 1, 5)})
+    after = Record({"TRIAGED": date(2026, 1, 5), "CPLANDT": date(2026, 1, 9)})
+    assert offered_lists(before, refdata, spec) == {"CJDISRSN": "CJDISRSN_PRIOR"}
+    assert offered_lists(after, refdata, spec) == {"CJDISRSN": "CJDISRSN_CASELOAD"}
+    assert offered_lists(after, refdata, refdata.datasets["secure-r"]) == {}
