@@ -7,6 +7,10 @@ from datetime import date
 
 from desktop.domain.spec import Value
 
+# Keys beginning with this are kept on this laptop only (e.g. where a client was transferred
+# to, the last face-to-face contact): never checked against the dataset, never exported.
+LOCAL_PREFIX = "_"
+
 
 @dataclass(frozen=True, slots=True)
 class Context:

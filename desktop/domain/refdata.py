@@ -15,7 +15,7 @@ import json
 import re
 import string
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -50,7 +50,7 @@ FIELD_KEYS = frozenset(
     {
         "header", "label", "section", "level", "type", "codes", "requirement", "severity",
         "may_change", "mismatch", "system", "help", "min", "max", "special", "special_label",
-        "pattern", "pattern_hint", "pattern_severity", "max_length",
+        "pattern", "pattern_hint", "pattern_severity", "max_length", "applies",
     }
 )  # fmt: skip
 _HEADER_RE = re.compile(r"^[A-Z][A-Z0-9]*$")
@@ -183,6 +183,16 @@ def _parse_requirement(
     )
 
 
+def _parse_applies(raw: object, headers: set[str], err: _Err) -> Condition | None:
+    """``applies = "when FIELD set"`` or ``"when FIELD = a|b"``: the field is asked only then."""
+    if raw is None:
+        return None
+    requirement = _parse_requirement(raw, None, headers, err)
+    if requirement.condition is None:
+        raise err(f"applies {raw!r} is not 'when FIELD set' or 'when FIELD = a|b'")
+    return requirement.condition
+
+
 class _Err:
     def __init__(self, path: Path, line: int) -> None:
         self.path, self.line = path, line
@@ -275,9 +285,15 @@ def load_dataset(path: Path, list_names: set[str]) -> DatasetSpec:
                 pattern_hint=str(raw.get("pattern_hint", "")),
                 pattern_severity=pattern_severity,
                 max_length=_opt_int(raw, "max_length", err),
+                applies=_parse_applies(raw.get("applies"), headers, err),
                 line=line,
             )
         )
+    layout = _layout(
+        data.get("layout"),
+        section_ids,
+        lambda msg: RefDataError(path, _line_of(lines, "[layout]"), msg),
+    )
     spec = DatasetSpec(
         id=head["id"],
         letter=head["letter"],
@@ -288,8 +304,31 @@ def load_dataset(path: Path, list_names: set[str]) -> DatasetSpec:
         item_label=head["item_label"],
         sections=sections,
         fields=tuple(fields),
+        layout=layout,
     )
     return spec
+
+
+def _layout(
+    raw: object, section_ids: set[str], err: Callable[[str], RefDataError]
+) -> tuple[tuple[str, ...], ...]:
+    """The sheet's columns of sections; every section appears once (missing ones go last)."""
+    if raw is None:
+        return ()
+    columns = raw.get("columns") if isinstance(raw, dict) else None
+    if not isinstance(columns, list) or not all(
+        isinstance(c, list) and all(isinstance(s, str) for s in c) for c in columns
+    ):
+        raise err("[layout] columns must be a list of lists of section ids")
+    seen: set[str] = set()
+    for column in columns:
+        for section in column:
+            if section not in section_ids:
+                raise err(f"[layout] names {section!r}, which is not a [[section]] of this file")
+            if section in seen:
+                raise err(f"[layout] names {section!r} twice")
+            seen.add(section)
+    return tuple(tuple(c) for c in columns)
 
 
 def _opt_int(raw: Mapping[str, Any], key: str, err: _Err) -> int | None:

@@ -138,6 +138,8 @@ class FieldSpec:
     pattern_hint: str = ""
     pattern_severity: Severity = Severity.ERROR
     max_length: int | None = None
+    # Asked only when this holds ("applies = 'when FIELD = a|b'"); otherwise not applicable.
+    applies: Condition | None = None
     line: int = 0
 
 
@@ -158,6 +160,8 @@ class DatasetSpec:
     item_label: str
     sections: tuple[Section, ...]
     fields: tuple[FieldSpec, ...]
+    # The sheet's columns, top to bottom, as section ids ([layout] in the dataset file).
+    layout: tuple[tuple[str, ...], ...] = ()
     by_header: Mapping[str, FieldSpec] = field(init=False, repr=False)
     order: Mapping[str, int] = field(init=False, repr=False)
 

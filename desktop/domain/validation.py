@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from desktop.domain.findings import Finding, Severity
-from desktop.domain.record import Context, Record
+from desktop.domain.record import LOCAL_PREFIX, Context, Record
 from desktop.domain.rules import Check, Rule, rules_for
 from desktop.domain.spec import (
     Code,
@@ -117,6 +117,8 @@ class Validator:
                 parsed = self._field(header, value, ctx, ref_day, None, findings)
                 if parsed is not None:
                     record.values[header] = parsed
+            elif header.startswith(LOCAL_PREFIX):
+                continue  # kept on this laptop only: never checked, never exported
             elif header in self._item_headers:
                 findings.append(
                     Finding(

@@ -6,12 +6,14 @@ Secure settings (dataset R): received → triaged → in treatment → discharge
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
 from desktop.domain.record import Record, item_date
 from desktop.domain.spec import DatasetSpec, RefData
+from desktop.domain.values import parse_date
 
 REOPEN_WITHIN_DAYS = 21
 DISENGAGED_AFTER_DAYS = 61  # about two months without contact
@@ -196,3 +198,185 @@ def offered_lists(record: Record, refdata: RefData, spec: DatasetSpec) -> dict[s
         return {}
     closure = cjit_step(record, refdata).closure_list
     return {"CJDISRSN": closure} if closure else {}
+
+
+# ---------------------------------------------------------------------- CJIT guidance
+
+LAST_SEEN = "_LASTSEEN"  # the last face-to-face contact (local)
+REVIEWED = "_REVIEWED"  # the last case review (local)
+TRANSFER_TO = "_TRANSFERTO"  # where a transferred client went: a prison or DAT code (local)
+REVIEW_AFTER_DAYS = 183  # about six months
+
+
+class Decision(StrEnum):
+    """The CJIT caseload decision (dataset Q CPLANDT; supplementary guidance FAQ)."""
+
+    UNDECIDED = "undecided"
+    TAKEN_ON = "taken_on"
+    NOT_TAKEN_ON = "not_taken_on"
+
+
+def cjit_decision(record: Record) -> Decision:
+    """A caseload start date means taken on; a closure without one means not taken on."""
+    if "CPLANDT" in record.values:
+        return Decision.TAKEN_ON
+    if "DISD" in record.values:
+        return Decision.NOT_TAKEN_ON
+    return Decision.UNDECIDED
+
+
+def decision_changes(
+    decision: Decision, record: Record, refdata: RefData, today: date
+) -> dict[str, str | None]:
+    """The fields the sheet fills (a value) or clears (None) when the worker decides.
+
+    Dataset Q CPLANDT: the caseload start date defaults to today and is never before the
+    triage (assessment) date. Appendix E: a client not taken on is closed now with a
+    'prior to caseload' reason, dated at the assessment by default; a closure reason
+    from the other set is cleared so that only a valid one can be chosen.
+    """
+    triaged = record.date("TRIAGED")
+    reason = record.text("CJDISRSN")
+    changes: dict[str, str | None] = {}
+    if decision is Decision.TAKEN_ON:
+        if "CPLANDT" not in record.values:
+            start = max(today, triaged) if triaged else today
+            changes["CPLANDT"] = start.strftime("%d/%m/%Y")
+        if "DISD" in record.values and (
+            reason is None or reason not in refdata.lists["CJDISRSN_CASELOAD"].codes
+        ):
+            changes["DISD"] = None
+            changes["CJDISRSN"] = None
+    elif decision is Decision.NOT_TAKEN_ON:
+        changes["CPLANDT"] = None
+        if "DISD" not in record.values:
+            changes["DISD"] = (triaged or today).strftime("%d/%m/%Y")
+        if reason is not None and reason not in refdata.lists["CJDISRSN_PRIOR"].codes:
+            changes["CJDISRSN"] = None
+    else:
+        changes = {"CPLANDT": None, "DISD": None, "CJDISRSN": None}
+    return changes
+
+
+def transfer_destination(record: Record, refdata: RefData) -> str | None:
+    """For a transfer closure, the code list the destination comes from (kept locally).
+
+    Appendix E: 'transferred – in custody' goes to a prison; the other transfers go to
+    another area's services, named by its DAT. None when the reason is not a transfer.
+    """
+    reason = record.text("CJDISRSN")
+    if reason is None:
+        return None
+    closure = cjit_step(record, refdata).closure_list
+    lists = [closure] if closure else ["CJDISRSN_PRIOR", "CJDISRSN_CASELOAD"]
+    for name in lists:
+        code = refdata.lists[name].codes.get(reason)
+        if code is None:
+            continue
+        if "in_custody" in code.tags and "transferred" in code.tags:
+            return "PRISON"
+        if "transferred" in code.tags:
+            return "DAT"
+    return None
+
+
+def _local_date(raw: object) -> date | None:
+    value = parse_date(raw).value if raw not in (None, "") else None
+    return value if isinstance(value, date) else None
+
+
+def last_contact(record: Record, raw: Mapping[str, object]) -> date | None:
+    """The latest dated contact: triage, caseload start, a referral, a review, or the last
+    face-to-face contact the worker recorded."""
+    days = [record.date(h) for h in ("TRIAGED", "CPLANDT")]
+    days += [item_date(i, "REFDATE") for i in record.items]
+    days += [_local_date(raw.get(LAST_SEEN)), _local_date(raw.get(REVIEWED))]
+    known = [d for d in days if d is not None]
+    return max(known) if known else None
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something the caseload list points out about an episode, with what to do."""
+
+    kind: str
+    text: str
+
+
+def cjit_flags(
+    *,
+    state: str,
+    consented: bool,
+    errors: int,
+    caseload_start: date | None,
+    last_review: date | None,
+    last_seen: date | None,
+    today: date,
+) -> tuple[Flag, ...]:
+    """Flags on a CJIT caseload row.
+
+    - review due: on the caseload with no case review in six months (supplementary
+      guidance, case management and case reviews);
+    - no contact: two months without contact; close as 'incomplete – dropped out' dated
+      at the last contact (dataset Q DISD; appendix E code 8);
+    - no consent: never submitted (dataset Q CONSENT);
+    - errors: NDTMS would reject the record as it stands.
+    """
+    flags: list[Flag] = []
+    if state == CjitState.ON_CASELOAD:
+        reviewed = max((d for d in (caseload_start, last_review) if d), default=None)
+        if reviewed is not None and (today - reviewed).days >= REVIEW_AFTER_DAYS:
+            flags.append(Flag("review", "review due"))
+        if last_seen is not None and cjit_disengaged(last_seen, today):
+            flags.append(
+                Flag("no_contact", f"no contact since {last_seen:%d/%m/%Y}: close as dropped out?")
+            )
+    if not consented:
+        flags.append(Flag("no_consent", "no consent: never submitted"))
+    if errors:
+        flags.append(Flag("errors", f"{errors} error{'s' if errors != 1 else ''}"))
+    return tuple(flags)
+
+
+def dropped_out_closure(refdata: RefData, last_seen: date) -> dict[str, str]:
+    """Closing a client who dropped out: the 'incomplete – dropped out' reason (the
+    'dropped_out' tag), dated at the last contact.
+
+    Source: dataset Q v4.2 DISD ("2 months since last face-to-face contact ... the date of
+    last face-to-face contact"), appendix E code 8.
+    """
+    out = {"DISD": last_seen.strftime("%d/%m/%Y")}
+    dropped = sorted(refdata.tagged("CJDISRSN_CASELOAD", "dropped_out"))
+    if dropped:
+        out["CJDISRSN"] = dropped[0]
+    return out
+
+
+def not_applicable(record: Record, spec: DatasetSpec, refdata: RefData) -> dict[str, str]:
+    """Blank fields the answers so far make irrelevant: header → why, in words.
+
+    A field with ``applies = "when FIELD ..."`` in the dataset file is asked only when the
+    condition holds (e.g. dataset Q PRNTSTAT and EHCS only for a client with parental
+    responsibility; CJDISRSN once there is a closure date). A field that already holds a
+    value is never shut, so nothing typed is hidden.
+    """
+    out: dict[str, str] = {}
+    for field in spec.fields:
+        cond = field.applies
+        if cond is None or field.header in record.values:
+            continue
+        target = spec.by_header[cond.field]
+        current = record.values.get(cond.field)
+        if cond.values is None:
+            if current is not None:
+                continue
+            out[field.header] = f"Asked once {target.label.lower()} is filled in."
+            continue
+        if isinstance(current, str) and (
+            current in cond.values
+            or any(current in refdata.field_tagged(target, v) for v in cond.values)
+        ):
+            continue
+        wanted = " or ".join(sorted(cond.values))
+        out[field.header] = f"Asked only when {target.label.lower()} is {wanted}."
+    return out
