@@ -159,6 +159,7 @@ class CaseloadQuery:
     descending: bool = True
     offset: int = 0
     limit: int = 200
+    extract: tuple[str, ...] = ()  # stored field values to bring back with each row
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,7 @@ class CaseloadRow:
     owner_id: str
     draft: bool
     updated_at: datetime
+    extra: Mapping[str, object] = field(default_factory=dict)  # the query's ``extract``
 
 
 @dataclass(frozen=True, slots=True)
@@ -759,11 +761,14 @@ class Store:
         notes: str | None = None,
         last_contact: date | None = None,
         today: date | None = None,
+        consent_on: date | None = None,
     ) -> SavedEpisode:
         """Save one episode (new or changed) with its client and items in one transaction.
 
         Whatever was entered is kept, even values that do not pass the rules yet; the
         findings come back in the summary. "Saved" may be shown once this returns.
+        A changed NDTMS consent answer is a consent event dated ``consent_on`` (default
+        today), recorded by this user in the same transaction.
         """
         dataset = self._own_dataset(dataset)
         prepared = self.prepare(raw, dataset)
@@ -779,7 +784,7 @@ class Store:
                 client_notes,
                 notes,
                 last_contact,
-                today,
+                consent_on or today,
             )
         return SavedEpisode(str(prepared["CLIENTID"]), str(prepared["EPISODID"]), version, summary)
 
@@ -1049,8 +1054,10 @@ class Store:
             "errors": Episode.errors,
         }
         order = columns.get(query.order_by, Episode.updated_at)
+        keys = [k for k in query.extract if k.replace("_", "").isalnum()]
+        extracted = [func.json_extract(Episode.fields, f"$.{k}") for k in keys]
         stmt = (
-            select(Episode, Client)
+            select(Episode, Client, *extracted)
             .join(Client, Episode.client_id == Client.id)
             .order_by(order.desc() if query.descending else order.asc(), Episode.id)
             .offset(query.offset)
@@ -1077,8 +1084,9 @@ class Store:
                     owner_id=e.owner_id,
                     draft=e.draft,
                     updated_at=e.updated_at,
+                    extra=dict(zip(keys, rest, strict=True)),
                 )
-                for e, c in s.execute(stmt)
+                for e, c, *rest in s.execute(stmt)
             ]
 
     def count_caseload(self, query: CaseloadQuery = CaseloadQuery()) -> int:

@@ -8,7 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from desktop.domain.workflow import consent_given
+from desktop.domain.values import parse_date
+from desktop.domain.workflow import REVIEWED, cjit_flags, consent_given
 from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
 
 PAGE = 200
@@ -41,7 +42,27 @@ def _day(day: date | None) -> str:
     return "" if day is None else day.strftime("%d/%m/%Y")
 
 
-def _flags(row: CaseloadRow, consented: bool) -> str:
+# Stored values the flags need besides the caseload columns, per dataset.
+FLAG_FIELDS: dict[str, tuple[str, ...]] = {"cjit-q": ("CPLANDT", REVIEWED)}
+
+
+def _stored_day(value: object) -> date | None:
+    parsed = parse_date(value).value if value not in (None, "") else None
+    return parsed if isinstance(parsed, date) else None
+
+
+def _flags(row: CaseloadRow, consented: bool, today: date) -> str:
+    if row.dataset == "cjit-q":
+        found = cjit_flags(
+            state=row.state,
+            consented=consented,
+            errors=row.errors,
+            caseload_start=_stored_day(row.extra.get("CPLANDT")),
+            last_review=_stored_day(row.extra.get(REVIEWED)),
+            last_seen=row.last_contact,
+            today=today,
+        )
+        return "; ".join(f.text for f in found)
     flags = []
     if not consented:
         flags.append("no consent: never submitted")
@@ -60,7 +81,10 @@ class CaseloadModel(QAbstractTableModel):
     def __init__(self, store: Store, query: CaseloadQuery | None = None) -> None:
         super().__init__()
         self._store = store
-        self._query = replace(query or CaseloadQuery(), offset=0, limit=PAGE)
+        self.today = date.today()
+        query = query or CaseloadQuery()
+        wanted = FLAG_FIELDS.get(query.dataset or store.settings.dataset, ())
+        self._query = replace(query, offset=0, limit=PAGE, extract=query.extract or wanted)
         self._rows: list[CaseloadRow] = []
         self._total = 0
         self.reload()
@@ -93,7 +117,7 @@ class CaseloadModel(QAbstractTableModel):
 
     def flags_of(self, row: CaseloadRow) -> str:
         spec = self._store.refdata.datasets[row.dataset]
-        return _flags(row, consent_given(self._store.refdata, spec, row.consent))
+        return _flags(row, consent_given(self._store.refdata, spec, row.consent), self.today)
 
     def row_at(self, row: int) -> CaseloadRow:
         return self._rows[row]

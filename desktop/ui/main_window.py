@@ -9,7 +9,9 @@ from datetime import date, datetime
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
+    QDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -25,9 +27,11 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.domain.values import parse_date
+from desktop.domain.workflow import last_contact
 from desktop.storage.errors import StoreError
-from desktop.storage.store import CaseloadQuery, Store
+from desktop.storage.store import CaseloadQuery, ConsentRecord, Store
 from desktop.ui.caseload import CaseloadModel
+from desktop.ui.guidance import CjitGuidance
 from desktop.ui.sheet import Sheet
 
 log = logging.getLogger(__name__)
@@ -86,10 +90,12 @@ class MainWindow(QMainWindow):
         self.only_mine = QCheckBox("Mine")
         self.only_open = QCheckBox("Open")
         self.only_errors = QCheckBox("With errors")
-        for box in (self.only_mine, self.only_open, self.only_errors):
+        self.closed_month = QCheckBox("Closed this month")
+        boxes = (self.only_mine, self.only_open, self.closed_month, self.only_errors)
+        for box in boxes:
             box.toggled.connect(self._filter)
         filters = QHBoxLayout()
-        for box in (self.only_mine, self.only_open, self.only_errors):
+        for box in boxes:
             filters.addWidget(box)
         filters.addStretch(1)
         self.count = QLabel()
@@ -101,6 +107,12 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.count)
         self.sheet = Sheet(store.refdata.datasets[dataset], store.refdata, store.validator(dataset))
         self.sheet.agency_dat = store.settings.dat
+        self.sheet.system_values = lambda raw: store.prepare(raw, dataset)
+        self.guidance: CjitGuidance | None = None
+        if dataset == "cjit-q":
+            self.guidance = CjitGuidance(self.sheet, store.user.name)
+            self.guidance.consent.share.connect(self._share)
+            self.guidance.consent.withdraw.connect(self._withdraw_sharing)
         self.sheet.changed.connect(self._changed)
         self.match = QLabel()
         self.match.setWordWrap(True)
@@ -127,7 +139,10 @@ class MainWindow(QMainWindow):
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 3)
-        splitter.setSizes([330, 1030])
+        splitter.setSizes([300, 1066])
+        splitter.setCollapsible(1, False)
+        self.left = left
+        self.splitter = splitter
         self.setCentralWidget(splitter)
         self.autosave = QTimer(self)
         self.autosave.setSingleShot(True)
@@ -149,8 +164,9 @@ class MainWindow(QMainWindow):
         for text, shortcut, slot in (
             ("&New contact", QKeySequence.StandardKey.New, self.new_episode),
             ("&Save", QKeySequence.StandardKey.Save, lambda: self.save(final=True)),
-            ("&Find", QKeySequence.StandardKey.Find, self.search.setFocus),
+            ("&Find", QKeySequence.StandardKey.Find, self.find_client),
             ("&Lock", QKeySequence("Ctrl+L"), self.lock),
+            ("&Caseload (show/hide)", QKeySequence("F4"), self.toggle_caseload),
             ("Field &help", QKeySequence.StandardKey.HelpContents, self.field_help),
         ):
             action = QAction(text.replace("&", ""), self)
@@ -163,12 +179,15 @@ class MainWindow(QMainWindow):
 
     # -- caseload
     def _filter(self) -> None:
+        month_start = date.today().replace(day=1)
         query = replace(
             self.model.query,
             search=self.search.text().strip() or None,
             owner_id=self.store.user.id if self.only_mine.isChecked() else None,
             open_only=self.only_open.isChecked(),
             with_errors=self.only_errors.isChecked(),
+            closed_from=month_start if self.closed_month.isChecked() else None,
+            closed_to=date.today() if self.closed_month.isChecked() else None,
         )
         self.model.set_query(query)
         self._update_count()
@@ -196,6 +215,7 @@ class MainWindow(QMainWindow):
         self.match.hide()
         self.use_match.hide()
         self.sheet.load(stored.raw)
+        self._show_consent()
         self.dirty = False
         self.store.save_draft({"episode_id": episode_id}, None)
         self.statusBar().showMessage(f"Opened, last saved {stored.updated_at:%d/%m/%Y %H:%M} UTC")
@@ -207,6 +227,7 @@ class MainWindow(QMainWindow):
         self.client_id = None
         self._fresh_client = True
         self.sheet.clear()
+        self._show_consent()
         self.dirty = False
         self.statusBar().showMessage("New contact: start with consent")
         first = next(iter(self.sheet.editors.values()), None)
@@ -283,7 +304,12 @@ class MainWindow(QMainWindow):
         if not self.dirty and not final:
             return True
         try:
-            saved = self.store.save_episode(raw, draft=not final)
+            saved = self.store.save_episode(
+                raw,
+                draft=not final,
+                last_contact=last_contact(self.sheet.record, raw),
+                consent_on=self.guidance.consent.consent_date() if self.guidance else None,
+            )
         except StoreError as exc:
             self.say(str(exc))
             return False
@@ -291,6 +317,7 @@ class MainWindow(QMainWindow):
         self.episode_id = saved.episode_id
         self.client_id = saved.client_id
         self.dirty = False
+        self._show_consent()
         if first_save:
             self.store.save_draft({"episode_id": saved.episode_id}, None)
             self.sheet.load(self.store.load_episode(saved.episode_id).raw)
@@ -299,6 +326,67 @@ class MainWindow(QMainWindow):
         state = "Saved" if final else "Saved as you go"
         self.statusBar().showMessage(f"{state} at {datetime.now():%H:%M:%S}")
         return True
+
+    # -- consent events
+    def _consent_events(self) -> list[ConsentRecord]:
+        if self.client_id is None or not self.store.is_open:
+            return []
+        try:
+            return self.store.consent_history(self.client_id)
+        except StoreError:
+            return []
+
+    def _show_consent(self) -> None:
+        if self.guidance is None:
+            return
+        names = {u.id: u.name for u in self.store.users()} if self.store.is_open else {}
+        lines, sharing, shared = [], "Not asked", False
+        for e in self._consent_events():
+            who = names.get(e.recorded_by, "another user")
+            when = f"{e.recorded_on:%d/%m/%Y}"
+            if e.kind == "ndtms":
+                lines.append(f"NDTMS consent {e.value} on {when} by {who}")
+            else:
+                shared = e.value == "given"
+                sharing = (
+                    f"Agreed on {when} ({who}) to share with {e.agencies}"
+                    if shared
+                    else f"Withdrawn on {when} ({who})"
+                )
+        self.guidance.consent.show_history(lines, sharing, shared)
+
+    def _share(self, agencies: str) -> None:
+        self._sharing("given", agencies)
+
+    def _withdraw_sharing(self) -> None:
+        self._sharing("withdrawn", None)
+
+    def _sharing(self, value: str, agencies: str | None) -> None:
+        """Continuity-of-care sharing consent (DIR briefing, seed 004): a separate, dated
+        decision naming the agencies, which the client may withdraw at any time."""
+        if self.guidance is None:
+            return
+        if self.client_id is None:
+            self.dirty = True
+            if not self.save(final=False) or self.client_id is None:
+                return
+        try:
+            self.store.record_consent(
+                self.client_id,
+                "sharing",
+                value,
+                self.guidance.consent.consent_date(),
+                episode_id=self.episode_id,
+                agencies=agencies,
+            )
+        except StoreError as exc:
+            self.say(str(exc))
+            return
+        self.guidance.consent.agencies.clear()
+        self._show_consent()
+        self.statusBar().showMessage(
+            "Sharing consent recorded" if value == "given" else "Sharing consent withdrawn"
+        )
 
     def field_help(self) -> None:
         spec = self.sheet.focused_field()
@@ -325,6 +413,9 @@ class MainWindow(QMainWindow):
         self.idle.stop()
         if self.dirty:
             self.save(final=False)
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QDialog) and widget.isVisible():
+                widget.reject()  # the lock wins over any open dialog, even a modal one
         for widget in self.findChildren(QMessageBox):
             widget.close()
         self.sheet.clear()

@@ -7,7 +7,7 @@ closure reasons are offered. The widgets hold no rule of their own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -32,10 +32,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.findings import Finding, Severity
+from desktop.domain.record import Record
 from desktop.domain.spec import DatasetSpec, FieldSpec, FieldType, RefData
 from desktop.domain.validation import Validator
 from desktop.domain.values import parse_date, parse_partial_date
-from desktop.domain.workflow import consent_given, offered_lists
+from desktop.domain.workflow import consent_given, not_applicable, offered_lists
 
 SEP = " – "
 MARK = {
@@ -43,7 +44,45 @@ MARK = {
     Severity.WARNING: ("▲", "Check", "#8a5300"),
     Severity.INFO: ("ℹ", "Note", "#1f4e79"),
 }
-SECTION_COLUMNS = 3
+ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+LABEL_WIDTH = 128  # most labels on one line, none on more than two
+
+
+class SheetPart(QWidget):
+    """A piece of guidance on the sheet beyond one field. ``changed`` re-checks the sheet.
+
+    ``load`` takes the stored values, ``contribute`` adds what the part holds to the
+    values being saved, ``refresh`` shows what the domain now says about the record.
+    """
+
+    changed = Signal()
+
+    def load(self, raw: Mapping[str, object]) -> None:
+        del raw
+
+    def contribute(self, out: dict[str, object]) -> None:
+        del out
+
+    def refresh(self, record: Record, raw: Mapping[str, object], findings: list[Finding]) -> None:
+        del record, raw, findings
+
+
+def _columns(spec: DatasetSpec) -> list[list[str]]:
+    """The sheet's columns of section ids: the dataset's layout, then any section it missed."""
+    named = [list(c) for c in spec.layout] or [[s.id for s in spec.sections]]
+    seen = {s for c in named for s in c}
+    named[-1].extend(s.id for s in spec.sections if s.id not in seen and s.id != "episode")
+    return named
+
+
+def _shown(spec: FieldSpec, value: object) -> str:
+    """A stored value as the sheet shows it: dates as dd/mm/yyyy, the rest as typed."""
+    text = "" if value is None else str(value)
+    if spec.type is FieldType.DATE and text:
+        parsed = parse_date(text).value
+        if isinstance(parsed, date):
+            return parsed.strftime("%d/%m/%Y")
+    return text
 
 
 def _code_of(text: str) -> str:
@@ -94,6 +133,7 @@ class FieldEditor(QWidget):
         self.input.setAccessibleName(spec.label)
         self.input.setAccessibleDescription(spec.help)
         self._shown: list[Finding] | None = None
+        self._shut: str | None = None
         self.marker = QLabel()
         self.marker.setMinimumWidth(18)
         self.marker.setAccessibleName(f"{spec.label}: check result")
@@ -147,6 +187,16 @@ class FieldEditor(QWidget):
             else:
                 self.input.setText(text)
 
+    def set_applicable(self, reason: str | None) -> None:
+        """Shut a field the answers so far make irrelevant, saying why on hover."""
+        if reason == self._shut:
+            return
+        self._shut = reason
+        self.input.setEnabled(reason is None)
+        tip = self.spec.help if reason is None else f"Not asked now: {reason}\n\n{self.spec.help}"
+        self.input.setToolTip(tip)
+        self.setToolTip("" if reason is None else f"Not asked now: {reason}")
+
     def show_findings(self, findings: list[Finding]) -> None:
         if self.spec.type in (FieldType.DATE, FieldType.PARTIAL_DATE):
             parser = parse_date if self.spec.type is FieldType.DATE else parse_partial_date
@@ -187,12 +237,15 @@ class ItemsTable(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setAccessibleName(f"{spec.item_label}s")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setMaximumHeight(110)
+        self.table.setMaximumHeight(96)
         self.table.itemChanged.connect(lambda _i: self.changed.emit())
         self._ids: list[str | None] = []
-        add = QPushButton(f"Add {spec.item_label.lower()}")
+        add = QPushButton("Add")
+        add.setAccessibleName(f"Add a {spec.item_label.lower()}")
+        add.setToolTip(f"Add a {spec.item_label.lower()}")
         add.clicked.connect(self.add_row)
         remove = QPushButton("Remove selected")
+        remove.setAccessibleName(f"Remove the selected {spec.item_label.lower()}s")
         remove.clicked.connect(self.remove_selected)
         buttons = QHBoxLayout()
         buttons.addWidget(add)
@@ -213,9 +266,7 @@ class ItemsTable(QWidget):
             self.table.insertRow(row)
             for column, spec in enumerate(self.fields):
                 value = (values or {}).get(spec.header)
-                self.table.setItem(
-                    row, column, QTableWidgetItem("" if value is None else str(value))
-                )
+                self.table.setItem(row, column, QTableWidgetItem(_shown(spec, value)))
         self._ids.append(str((values or {}).get(self.id_header) or "") or None)
         if values is None:
             self.changed.emit()
@@ -262,6 +313,7 @@ class Sheet(QWidget):
         self.validator = validator
         self.today = date.today()
         self.agency_dat: str | None = None
+        self.system_values: Callable[[dict[str, object]], dict[str, object]] | None = None
         self.editors: dict[str, FieldEditor] = {}
         self._hidden: dict[str, object] = {}
         self.banner = QLabel()
@@ -271,63 +323,121 @@ class Sheet(QWidget):
         )
         self.banner.setAccessibleName("Consent notice")
         self.banner.hide()
-        grid = QGridLayout()
-        grid.setSpacing(6)
-        sections = [s for s in spec.sections if s.id != spec.items_key]
+        self.section_forms: dict[str, QFormLayout] = {}
+        self.section_boxes: dict[str, QGroupBox] = {}
+        self.labels: dict[str, QLabel] = {}
+        self.parts: list[SheetPart] = []
         by_section: dict[str, list[FieldSpec]] = {}
         for f in spec.record_fields:
             if f.system:
                 continue
             by_section.setdefault(f.section, []).append(f)
-        position = 0
-        for section in sections:
-            fields = by_section.get(section.id, [])
-            if not fields:
-                continue
-            box = QGroupBox(section.title)
-            box.setAccessibleName(section.title)
-            form = QFormLayout(box)
-            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-            form.setContentsMargins(6, 4, 6, 4)
-            form.setVerticalSpacing(2)
-            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-            for f in fields:
-                provisional = any(cl.provisional for cl in refdata.lists_for(f))
-                editor = FieldEditor(f, refdata, provisional)
-                editor.changed.connect(self._edited)
-                self.editors[f.header] = editor
-                label = QLabel(f.label + (" *" if provisional else ""))
-                label.setWordWrap(True)
-                label.setMinimumWidth(120)
-                label.setBuddy(editor.input)
-                label.setToolTip(f.help)
-                form.addRow(label, editor)
-            grid.addWidget(box, position // SECTION_COLUMNS, position % SECTION_COLUMNS)
-            position += 1
         self.items = ItemsTable(spec)
         self.items.changed.connect(self._edited)
-        items_box = QGroupBox(f"{spec.item_label}s")
-        QVBoxLayout(items_box).addWidget(self.items)
-        row = (position + SECTION_COLUMNS - 1) // SECTION_COLUMNS
-        grid.addWidget(items_box, row, 0, 1, SECTION_COLUMNS)
-        for column in range(SECTION_COLUMNS):
-            grid.setColumnStretch(column, 1)
         self.findings = QListWidget()
         self.findings.setAccessibleName("Findings")
-        self.findings.setMaximumHeight(120)
+        self.findings.setMinimumHeight(60)
         self.findings.itemActivated.connect(self._go_to)
         self.findings.itemClicked.connect(self._go_to)
+        columns = QHBoxLayout()
+        columns.setSpacing(8)
+        stacks: list[QVBoxLayout] = []
+        for ids in _columns(spec):
+            column = QWidget()
+            # Equal columns whatever their contents ask for: the sheet fits the window.
+            column.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            stack = QVBoxLayout(column)
+            stack.setContentsMargins(0, 0, 0, 0)
+            stack.setSpacing(4)
+            columns.addWidget(column, 1)
+            stacks.append(stack)
+            for section_id in ids:
+                title = next(s.title for s in spec.sections if s.id == section_id)
+                if section_id == spec.items_key:
+                    box = QGroupBox(title)
+                    box.setAccessibleName(title)
+                    box_layout = QVBoxLayout(box)
+                    box_layout.setContentsMargins(6, 2, 6, 4)
+                    box_layout.addWidget(self.items)
+                    self.section_boxes[section_id] = box
+                    stack.addWidget(box)
+                    continue
+                fields = by_section.get(section_id, [])
+                if not fields:
+                    continue
+                stack.addWidget(self._section(section_id, title, fields, refdata))
+        findings_box = QGroupBox("Findings: choose one to go to its field")
+        findings_box.setAccessibleName("Findings")
+        findings_layout = QVBoxLayout(findings_box)
+        findings_layout.setContentsMargins(6, 2, 6, 4)
+        findings_layout.addWidget(self.findings)
         note = QLabel("* provisional code list (our own codes until NDTMS publishes them)")
+        note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
+        findings_layout.addWidget(note)
+        stacks[-1].addWidget(findings_box, 1)
+        for stack in stacks[:-1]:
+            stack.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
         layout.addWidget(self.banner)
-        layout.addLayout(grid)
-        layout.addWidget(QLabel("Findings (choose one to go to its field):"))
-        layout.addWidget(self.findings)
-        layout.addWidget(note)
+        layout.addLayout(columns, 1)
         self._last_findings: list[Finding] = []
+        self.record = Record()
         self._offered: dict[str, str] = {}  # header → the code list it offers now
         self.revalidate()
+
+    def _section(
+        self, section_id: str, title: str, fields: list[FieldSpec], refdata: RefData
+    ) -> QGroupBox:
+        box = QGroupBox(title)
+        box.setAccessibleName(title)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setContentsMargins(6, 2, 6, 4)
+        form.setVerticalSpacing(2)
+        form.setHorizontalSpacing(6)
+        for f in fields:
+            provisional = any(cl.provisional for cl in refdata.lists_for(f))
+            editor = FieldEditor(f, refdata, provisional)
+            editor.changed.connect(self._edited)
+            self.editors[f.header] = editor
+            label = QLabel(f.label + (" *" if provisional else ""))
+            label.setWordWrap(True)
+            label.setMinimumWidth(LABEL_WIDTH)
+            label.setBuddy(editor.input)
+            label.setToolTip(f.help)
+            self.labels[f.header] = label
+            form.addRow(label, editor)
+        self.section_forms[section_id] = form
+        self.section_boxes[section_id] = box
+        return box
+
+    def add_part(self, part: SheetPart) -> None:
+        """Guidance beyond single fields (consent events, the caseload decision, ...)."""
+        self.parts.append(part)
+        part.changed.connect(self._edited)
+
+    def apply(self, changes: Mapping[str, object]) -> None:
+        """Set (or, with None, clear) fields as one edit, then check the sheet again."""
+        merged = self.raw()
+        for header, value in changes.items():
+            editor = self.editors.get(header)
+            if editor is not None:
+                editor.set_value(value)
+            elif value is None:
+                self._hidden.pop(header, None)
+                merged.pop(header, None)
+            else:
+                self._hidden[header] = value
+                merged[header] = value
+        for part in self.parts:
+            part.load(merged)
+        self._edited()
+
+    def local(self, key: str) -> object:
+        return self._hidden.get(key)
 
     # -- values
     def raw(self) -> dict[str, object]:
@@ -340,6 +450,8 @@ class Sheet(QWidget):
             else:
                 out.pop(header, None)
         out[self.spec.items_key] = self.items.items()
+        for part in self.parts:
+            part.contribute(out)
         return out
 
     def load(self, raw: Mapping[str, object]) -> None:
@@ -350,6 +462,8 @@ class Sheet(QWidget):
             editor.set_value(raw.get(header))
         items = raw.get(self.spec.items_key)
         self.items.set_items(list(items) if isinstance(items, list) else [])
+        for part in self.parts:
+            part.load(raw)
         self.revalidate()
 
     def clear(self) -> None:
@@ -364,10 +478,13 @@ class Sheet(QWidget):
         from desktop.domain.record import Context
 
         raw = self.raw()
+        # Checked as it will be saved: the ids, agency and software the store fills in.
+        checked = self.system_values(raw) if self.system_values is not None else raw
         record, findings = self.validator.check(
-            raw, Context(today=self.today, agency_dat=self.agency_dat)
+            checked, Context(today=self.today, agency_dat=self.agency_dat)
         )
         self._last_findings = findings
+        self.record = record
         by_field: dict[str, list[Finding]] = {}
         for f in findings:
             by_field.setdefault(f.field, []).append(f)
@@ -382,6 +499,7 @@ class Sheet(QWidget):
             where = f" ({self.spec.item_label.lower()} {f.item + 1})" if f.item is not None else ""
             item = QListWidgetItem(f"{symbol} {word} — {label}{where}: {f.message}")
             item.setData(Qt.ItemDataRole.UserRole, f.field)
+            item.setData(ITEM_ROLE, f.item)
             self.findings.addItem(item)
         consent = raw.get("CONSENT")
         if consent and not consent_given(self.refdata, self.spec, consent):
@@ -392,6 +510,15 @@ class Sheet(QWidget):
             self.banner.show()
         else:
             self.banner.hide()
+        shut = not_applicable(record, self.spec, self.refdata)
+        for header, editor in self.editors.items():
+            reason = shut.get(header)
+            editor.set_applicable(reason)
+            caption = self.labels.get(header)
+            if caption is not None:
+                caption.setEnabled(reason is None)
+        for part in self.parts:
+            part.refresh(record, raw, findings)
         for header, list_name in offered_lists(record, self.refdata, self.spec).items():
             if header in self.editors and self._offered.get(header) != list_name:
                 codes = self.refdata.lists[list_name].codes.values()
@@ -404,12 +531,22 @@ class Sheet(QWidget):
         return list(self._last_findings)
 
     def _go_to(self, item: QListWidgetItem) -> None:
-        header = item.data(Qt.ItemDataRole.UserRole)
-        editor = self.editors.get(str(header))
+        self.focus_field(str(item.data(Qt.ItemDataRole.UserRole)), item.data(ITEM_ROLE))
+
+    def focus_field(self, header: str, item: int | None = None) -> bool:
+        """Put the cursor in a field (or a cell of the items table); False if not on the sheet."""
+        editor = self.editors.get(header)
         if editor is not None:
             editor.input.setFocus(Qt.FocusReason.OtherFocusReason)
-        elif header in {f.header for f in self.items.fields}:
-            self.items.table.setFocus()
+            return True
+        columns = [f.header for f in self.items.fields]
+        if header in columns:
+            row = item if isinstance(item, int) and item < self.items.table.rowCount() else 0
+            self.items.table.setFocus(Qt.FocusReason.OtherFocusReason)
+            if self.items.table.rowCount():
+                self.items.table.setCurrentCell(row, columns.index(header))
+            return True
+        return False
 
     def focused_field(self) -> FieldSpec | None:
         for editor in self.editors.values():
