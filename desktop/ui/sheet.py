@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QCompleter,
     QFormLayout,
@@ -75,6 +77,16 @@ def _columns(spec: DatasetSpec) -> list[list[str]]:
     return named
 
 
+# The same meanings on a dark or high-contrast background: light enough to read there.
+DARK_MARK = {Severity.ERROR: "#ff8a80", Severity.WARNING: "#ffd180", Severity.INFO: "#82b1ff"}
+
+
+def mark_colour(severity: Severity) -> str:
+    """The marker colour for the current palette (symbol and words say the same thing)."""
+    window = QApplication.palette().color(QPalette.ColorRole.Window)
+    return DARK_MARK[severity] if window.lightness() < 128 else MARK[severity][2]
+
+
 def _shown(spec: FieldSpec, value: object) -> str:
     """A stored value as the sheet shows it: dates as dd/mm/yyyy, the rest as typed."""
     text = "" if value is None else str(value)
@@ -134,6 +146,7 @@ class FieldEditor(QWidget):
         self.input.setAccessibleDescription(spec.help)
         self._shown: list[Finding] | None = None
         self._shut: str | None = None
+        self._restyling = False
         self.marker = QLabel()
         self.marker.setMinimumWidth(18)
         self.marker.setAccessibleName(f"{spec.label}: check result")
@@ -187,6 +200,18 @@ class FieldEditor(QWidget):
             else:
                 self.input.setText(text)
 
+    def changeEvent(self, event: QEvent) -> None:
+        """A new palette (e.g. the system switched to high contrast): mark again in it."""
+        super().changeEvent(event)
+        palette_events = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+        if event.type() in palette_events and self._shown and not self._restyling:
+            self._restyling = True
+            try:
+                shown, self._shown = self._shown, None
+                self.show_findings(shown)
+            finally:
+                self._restyling = False
+
     def set_applicable(self, reason: str | None) -> None:
         """Shut a field the answers so far make irrelevant, saying why on hover."""
         if reason == self._shut:
@@ -212,14 +237,20 @@ class FieldEditor(QWidget):
             self.marker.setAccessibleDescription("no problems")
             return
         worst = min(findings, key=lambda f: list(Severity).index(f.severity))
-        symbol, word, colour = MARK[worst.severity]
+        symbol, word, _ = MARK[worst.severity]
+        colour = mark_colour(worst.severity)
         self.marker.setText(symbol)
         self.marker.setStyleSheet(f"color: {colour}; font-weight: bold;")
         text = "\n".join(f"{MARK[f.severity][1]}: {f.message}" for f in findings)
         self.marker.setToolTip(text)
         self.marker.setAccessibleDescription(f"{word}: {worst.message}")
+        palette = QApplication.palette()
+        base = palette.color(QPalette.ColorRole.Base).name()
+        ink = palette.color(QPalette.ColorRole.Text).name()
         self.input.setStyleSheet(
-            f"border: 2px solid {colour};" if worst.severity is not Severity.INFO else ""
+            f"border: 2px solid {colour}; background: {base}; color: {ink};"
+            if worst.severity is not Severity.INFO
+            else ""
         )
 
 
