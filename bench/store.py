@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
+from bench.report import emit, figure
 from desktop import paths
 from desktop.domain.summary import summarise
 from desktop.domain.synthetic import records
@@ -532,6 +533,36 @@ def report_demo(d: dict[str, Any]) -> bool:
     return ok
 
 
+def emit_figures(saves: dict[str, Any], unlock: dict[str, Any], d: dict[str, Any]) -> None:
+    """The headline figures for bench/report.py."""
+    scale = 50_000 / d["episodes"] if d["episodes"] else 0.0
+    lo, hi = TARGET_UNLOCK
+    bare = "bare sqlcipher3 commit of the same rows"
+    figures = [
+        figure(f"save ({label}), p99", saves[phase]["store"]["p99_s"] * 1e3, "ms",
+               floor=saves[phase]["bare"]["p99_s"] * 1e3, floor_is=bare,
+               target=f"<= {TARGET_SAVE_RATIO:g}x floor",
+               met=bool(saves[phase]["ratio_p99"] <= TARGET_SAVE_RATIO))
+        for phase, label in (("new", "new episode"), ("update", "update 1 field"))
+    ]  # fmt: skip
+    figures += [
+        figure("unlock (Store.open), median", unlock["open_median_s"], "s",
+               floor=unlock["argon2id_median_s"], floor_is="Argon2id alone",
+               target=f"{lo:g}-{hi:g} s", met=bool(lo <= unlock["open_median_s"] <= hi)),
+        figure("quick_check, scaled to 50,000 episodes", d["quick_check_s"] * scale, "s",
+               target=f"<= {TARGET_QUICK_50K:g} s",
+               met=bool(d["quick_check_s"] * scale <= TARGET_QUICK_50K)),
+        figure("cipher_integrity_check, scaled to 50,000", d["cipher_integrity_check_s"] * scale,
+               "s", target=f"<= {TARGET_CIPHER_50K:g} s",
+               met=bool(d["cipher_integrity_check_s"] * scale <= TARGET_CIPHER_50K)),
+        figure(f"caseload first page of {d['episodes']:,}, median",
+               d["caseload_page_median_s"] * 1e3, "ms"),
+        figure(f"caseload count of {d['episodes']:,}, median",
+               d["count_caseload_median_s"] * 1e3, "ms"),
+    ]  # fmt: skip
+    emit("store", f"durable saves, unlock, demo store of {d['episodes']:,} episodes", figures)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--episodes", type=int, default=100_000, help="demo store size")
@@ -555,6 +586,7 @@ def main() -> int:
             json.dumps({"saves": saves, "unlock": unlock, "demo": demo}, indent=2) + "\n",
             encoding="utf-8",
         )
+    emit_figures(saves, unlock, demo)
     return 0 if ok else 1
 
 

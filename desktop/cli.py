@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from desktop import APP_NAME, CMSID, __version__, cli_export, cli_report, cli_store
+from desktop import APP_NAME, CMSID, __version__, cli_bundle, cli_export, cli_report, cli_store
 from desktop.cli_store import UsageError
 from desktop.domain.record import Context
 from desktop.domain.refdata import RefDataError, import_code_list
@@ -40,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--store", type=Path, dest="app_store", help="open the window on this store file"
+    )
+    parser.add_argument(
+        "--self-test",
+        nargs="?",
+        const="all",
+        choices=("all", "start"),
+        help="check this installation end to end on synthetic clients in a temporary folder"
+        " ('start': only start up to the unlock window, then quit)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -67,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_store.add_parsers(sub)
     cli_export.add_parsers(sub)
     cli_report.add_parsers(sub)
+    cli_bundle.add_parsers(sub)
     return parser
 
 
@@ -80,6 +89,10 @@ def _iso_date(text: str) -> date:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from desktop import selftest
+
+        return selftest.main(args.self_test)
     if args.command is None:
         from desktop.ui.app import run_app
 
@@ -98,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             **cli_store.handlers(),
             **cli_export.handlers(),
             **cli_report.handlers(),
+            **cli_bundle.handlers(),
         }[args.command]
         return handler(args, refdata)
     except (UsageError, RefDataError, StoreError) as exc:

@@ -7,22 +7,17 @@ from pathlib import Path
 
 import platformdirs
 
-from desktop import APP_NAME
+from desktop import APP_NAME, resources
 from desktop.domain.refdata import load_refdata
 from desktop.domain.spec import RefData
 
-_PACKAGE = Path(__file__).resolve().parent
-
 
 def refdata_dir() -> Path:
-    """The shipped reference data: beside the package when installed, else the source tree."""
+    """The shipped reference data (``PATHWAY_REFDATA`` overrides it), via desktop.resources."""
     override = os.environ.get("PATHWAY_REFDATA")
     if override:
         return Path(override)
-    for candidate in (_PACKAGE / "refdata", _PACKAGE.parent / "refdata"):
-        if (candidate / "MANIFEST.toml").is_file():
-            return candidate
-    return _PACKAGE.parent / "refdata"
+    return resources.refdata_dir()
 
 
 def data_dir() -> Path:
@@ -31,6 +26,22 @@ def data_dir() -> Path:
     if override:
         return Path(override)
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    """This user's settings folder (under ``PATHWAY_DATA_DIR`` when that is set)."""
+    override = os.environ.get("PATHWAY_DATA_DIR")
+    if override:
+        return Path(override) / "config"
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    """This user's log folder: crash reports, never client data."""
+    override = os.environ.get("PATHWAY_DATA_DIR")
+    if override:
+        return Path(override) / "logs"
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
 def overrides_dir() -> Path:

@@ -9,9 +9,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from desktop import APP_NAME
+from desktop import APP_NAME, crash, resources, settings
 from desktop.domain.spec import RefData
 from desktop.storage.errors import StoreError
 from desktop.ui.dialogs import SetupDialog, UnlockDialog
@@ -31,9 +33,15 @@ def _safe_excepthook(
     tell the worker in plain words."""
     frames = "".join(traceback.format_tb(tb))
     log.error("unexpected %s\n%s", kind.__name__, frames)
+    crash.write_report(kind, exc, tb)
     QMessageBox.critical(
         None, APP_NAME, "Something went wrong. Your record is saved. Carry on, or close Pathway."
     )
+
+
+def _window_state() -> QSettings:
+    """Window size and position only (QSettings, in the settings folder)."""
+    return QSettings(str(settings.window_state_file()), QSettings.Format.IniFormat)
 
 
 def ensure_demo_store(path: Path, refdata: RefData) -> None:
@@ -65,6 +73,7 @@ class Session:
         return self.unlock()
 
     def unlock(self) -> bool:
+        self._remember_geometry()
         dialog = UnlockDialog(self.path, self.refdata, user=self.user)
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.store is None:
             self.app.quit()
@@ -76,18 +85,25 @@ class Session:
     def _show(self, store: Store) -> None:
         from desktop.ui.main_window import MainWindow
 
-        window = MainWindow(store)
+        window = MainWindow(store, idle_ms=settings.load().settings.idle_lock_ms)
         window.install_activity_watch(self.app)
         window.locked.connect(self.unlock)
         self.window = window
-        window.resize(1366, 740)
+        geometry = _window_state().value("main/geometry")
+        if not (isinstance(geometry, QByteArray) and window.restoreGeometry(geometry)):
+            window.resize(1366, 740)
         window.show()
         for episode_id, payload in store.drafts():
             if episode_id is None and isinstance(payload.get("episode_id"), str):
                 window.open_episode(str(payload["episode_id"]))
                 break
 
+    def _remember_geometry(self) -> None:
+        if self.window is not None:
+            _window_state().setValue("main/geometry", self.window.saveGeometry())
+
     def close(self) -> None:
+        self._remember_geometry()
         window = self.window
         if window is not None and window.store.is_open:
             if window.dirty:
@@ -106,6 +122,8 @@ def run_app(store: Path | None = None, demo: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
+    app.setWindowIcon(QIcon(str(resources.icon_file())))
+    crash.install()
     sys.excepthook = _safe_excepthook
     user = ""
     if demo:
