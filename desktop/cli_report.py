@@ -98,22 +98,23 @@ def _sheet(args: argparse.Namespace, refdata: RefData) -> int:
     store = open_store(args, refdata)
     try:
         episode = store.load_episode(args.episode.strip())
-        agency = store.settings.agency
+        from desktop.export.pdf import write_sheet_pdf
+
+        try:
+            write_sheet_pdf(
+                episode.raw,
+                refdata.datasets[episode.dataset],
+                refdata,
+                pdf_path,
+                agency=store.settings.agency,
+                client_name=episode.client_name,
+            )
+        except OSError as exc:
+            raise _unwritable(pdf_path, exc) from None
+        # Who printed which episode, and when: the audit trail, never the sheet's values.
+        store.note_event("print_sheet", "episode", episode.episode_id)
     finally:
         store.close(backup_reason=None)
-    from desktop.export.pdf import write_sheet_pdf
-
-    try:
-        write_sheet_pdf(
-            episode.raw,
-            refdata.datasets[episode.dataset],
-            refdata,
-            pdf_path,
-            agency=agency,
-            client_name=episode.client_name,
-        )
-    except OSError as exc:
-        raise _unwritable(pdf_path, exc) from None
     print(
         f"Episode sheet written to {pdf_path}. It holds personal data: print it, file it"
         " under lock, and delete the PDF when it is no longer needed."

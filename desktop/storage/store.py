@@ -1487,6 +1487,12 @@ class Store:
         with self._read() as s:
             return audit.verify(s, self.settings.store_id)
 
+    def note_event(self, action: str, entity: str, entity_id: str | None) -> None:
+        """Put something done outside the store in the audit trail (e.g. ``"print_sheet"``
+        of an ``"episode"``): who, when, what and which record by id; never any value."""
+        with self._write() as s:
+            self._audit(s, action, entity, entity_id)
+
     def backup(self, reason: str = "manual") -> backup_files.BackupInfo:
         """A checked, encrypted backup beside the store; the oldest beyond ten are removed."""
         try:

@@ -173,6 +173,9 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(slot)
             toolbar.addAction(action)
+        from desktop.ui.month_end import install
+
+        self.month_end = install(self)  # menu; .busy: an export holds the write lock
 
     def install_activity_watch(self, app: QObject) -> None:
         app.installEventFilter(self._watch)
