@@ -128,3 +128,24 @@ def test_the_window_error_handler_writes_a_report_and_tells_the_worker_plainly(
     reports = list(paths.log_dir().glob("crash-*.txt"))
     assert len(reports) == 1
     assert MARKER not in reports[0].read_text(encoding="utf-8")
+
+
+def test_an_error_off_the_window_thread_is_reported_without_a_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dialog may only be shown from the window's thread: a worker's error is reported only."""
+    from desktop.ui import app
+
+    said: list[str] = []
+
+    class Box:
+        @staticmethod
+        def critical(parent: object, title: str, text: str) -> None:
+            said.append(text)
+
+    monkeypatch.setattr(app, "QMessageBox", Box)
+    worker = threading.Thread(target=lambda: app._safe_excepthook(*_caught()))
+    worker.start()
+    worker.join()
+    assert said == []
+    assert len(list(paths.log_dir().glob("crash-*.txt"))) == 1

@@ -79,7 +79,6 @@ def test_self_test_command_from_source() -> None:
         text=True,
         cwd=REPO,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.splitlines()[0].startswith(f"Pathway self-test ({CMSID}, from source")

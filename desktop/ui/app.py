@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import traceback
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +35,8 @@ def _safe_excepthook(
     frames = "".join(traceback.format_tb(tb))
     log.error("unexpected %s\n%s", kind.__name__, frames)
     crash.write_report(kind, exc, tb)
+    if threading.current_thread() is not threading.main_thread():
+        return  # a window may be shown only from the window's own thread
     QMessageBox.critical(
         None, APP_NAME, "Something went wrong. Your record is saved. Carry on, or close Pathway."
     )
