@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from desktop import CMSID
+from desktop.domain import prison
 from desktop.domain.findings import Severity
 from desktop.domain.record import Context
 from desktop.domain.spec import DatasetSpec, Level, RefData
@@ -160,6 +161,8 @@ class CaseloadQuery:
     offset: int = 0
     limit: int = 200
     extract: tuple[str, ...] = ()  # stored field values to bring back with each row
+    states: tuple[str, ...] = ()  # only episodes in one of these workflow states
+    fields_in: tuple[tuple[str, tuple[str, ...]], ...] = ()  # stored field holds one of codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -1014,6 +1017,37 @@ class Store:
                 updated_at=episode.updated_at,
             )
 
+    def reopen_episode(
+        self, episode_id: str, reason: str, today: date | None = None
+    ) -> SavedEpisode:
+        """Re-open a prison episode as dataset R allows (DISD; appendix D court transfers).
+
+        The discharge and exit are cleared, the old interventions stay closed, and the
+        re-open is an audit event with its reason. Refused with a plain message otherwise.
+        """
+        stored = self.load_episode(episode_id)
+        if stored.dataset != KINDS["secure"]:
+            raise StoreError("Only a prison episode is re-opened; a CJIT case is not.")
+        try:
+            why = prison.ReopenReason(reason)
+        except ValueError:
+            raise StoreError("Choose why the episode is re-opened.") from None
+        day = today or self._clock().date()
+        spec, validator = self.refdata.datasets[stored.dataset], self._validators[stored.dataset]
+        record, _ = validator.check(stored.raw, self.context(day))
+        decision = prison.can_reopen(record, spec, self.refdata, why, day)
+        if not decision.allowed:
+            raise StoreError(decision.message)
+        raw = prison.reopen_changes(stored.raw, spec, record, why, day)
+        raw.update(CLIENTID=stored.client_id, EPISODID=episode_id)
+        summary = summarise(validator, self.refdata, raw, self.context(day))
+        with self._write() as s:
+            version = self._store_episode(
+                s, stored.dataset, raw, summary, stored.draft, None, None, None, None, day
+            )
+            self._audit(s, "reopen", "episode", episode_id, {"reason": (None, str(why))})
+        return SavedEpisode(stored.client_id, episode_id, version, summary)
+
     def delete_episode(self, episode_id: str) -> None:
         """Delete an episode (a manager, or the worker who owns it while it is a draft).
 
@@ -1114,6 +1148,12 @@ class Store:
             stmt = stmt.where(Episode.closed_on <= query.closed_to)
         if query.with_errors:
             stmt = stmt.where(Episode.errors > 0)
+        if query.states:
+            stmt = stmt.where(Episode.state.in_(query.states))
+        for key, codes in query.fields_in:
+            if key.replace("_", "").isalnum():
+                stored = func.upper(func.json_extract(Episode.fields, f"$.{key}"))
+                stmt = stmt.where(stored.in_(codes))
         text = (query.search or "").strip()
         if text:
             try:

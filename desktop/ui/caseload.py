@@ -11,6 +11,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from desktop.domain.values import parse_date
 from desktop.domain.workflow import REVIEWED, cjit_flags, consent_given
 from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
+from desktop.ui.prison import caseload_flags as prison_flags
 
 PAGE = 200
 STATES = {
@@ -116,6 +117,8 @@ class CaseloadModel(QAbstractTableModel):
         return self._total
 
     def flags_of(self, row: CaseloadRow) -> str:
+        if row.dataset == "secure-r":
+            return prison_flags(self._store, row, self.today)
         spec = self._store.refdata.datasets[row.dataset]
         return _flags(row, consent_given(self._store.refdata, spec, row.consent), self.today)
 

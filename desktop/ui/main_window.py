@@ -32,6 +32,8 @@ from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, ConsentRecord, Store
 from desktop.ui.caseload import CaseloadModel
 from desktop.ui.guidance import CjitGuidance
+from desktop.ui.prison import PrisonMode
+from desktop.ui.prison import attach as attach_prison
 from desktop.ui.sheet import Sheet
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,9 @@ class MainWindow(QMainWindow):
             self.guidance = CjitGuidance(self.sheet, store.user.name)
             self.guidance.consent.share.connect(self._share)
             self.guidance.consent.withdraw.connect(self._withdraw_sharing)
+        self.prison: PrisonMode | None = None
+        if store.settings.kind == "secure":
+            self.prison = attach_prison(self)
         self.sheet.changed.connect(self._changed)
         self.match = QLabel()
         self.match.setWordWrap(True)
