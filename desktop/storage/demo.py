@@ -28,6 +28,7 @@ def make_demo_store(
     """Create ``path`` holding ``episodes`` synthetic episodes; return how many were made."""
     dataset = KINDS[kind]
     agency = DEMO_AGENCY[kind]
+    spec = refdata.datasets[dataset]
     with Store.create(
         path,
         agency=agency,
@@ -41,6 +42,9 @@ def make_demo_store(
         for rec in synthetic_records(refdata, dataset, episodes, seed=seed):
             rec["CLIENTID"] = new_id()
             rec["EPISODID"] = new_id()
+            items = rec.get(spec.items_key)
+            for item in items if isinstance(items, list) else ():  # unique across laptops
+                item[spec.item_fields[0].header] = new_id()
             rec["AGNCY"] = agency
             batch.append(rec)
             if len(batch) == BATCH:

@@ -221,3 +221,117 @@ class ExportedValue(Base):
     batch_id: Mapped[str] = mapped_column(ForeignKey("export_batches.id"))
     exported_at: Mapped[datetime] = mapped_column(DateTime)
     fields: Mapped[str] = mapped_column(Text)
+
+
+class TransferBundle(Base):
+    """A sealed bundle this store wrote or imported: team changes or a client's handover.
+
+    For a bundle sent, ``peer_key`` is the recipient's key fingerprint and ``audit_seq`` the
+    newest audit event it carried (the next team bundle to that key starts after it). For
+    a bundle received, ``peer_key`` is the sender's key fingerprint, pinned at the first
+    import from that store.
+    """
+
+    __tablename__ = "transfer_bundles"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(16))
+    peer_store: Mapped[str] = mapped_column(String(32))
+    peer_agency: Mapped[str] = mapped_column(String(16))
+    peer_key: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer)
+    full: Mapped[bool] = mapped_column(default=False)
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+    audit_hash: Mapped[str | None] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(DateTime)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    user_id: Mapped[str] = mapped_column(String(32))
+    counts: Mapped[str] = mapped_column(Text, default="{}")
+
+    __table_args__ = (
+        CheckConstraint("direction IN ('sent', 'received')", name="direction"),
+        CheckConstraint("kind IN ('team', 'handover')", name="kind"),
+        Index("ix_transfer_bundles_peer", "direction", "peer_key", "sequence"),
+    )
+
+
+class MergeStamp(Base):
+    """When, by whom and on which store each merged field of a record last changed."""
+
+    __tablename__ = "merge_stamps"
+    entity: Mapped[str] = mapped_column(String(40), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stamps: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class MergeConflict(Base):
+    """A field two laptops changed differently: both values, who and when, for a manager."""
+
+    __tablename__ = "merge_conflicts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bundle_id: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(32), index=True)
+    episode_id: Mapped[str | None] = mapped_column(String(32))
+    field: Mapped[str] = mapped_column(String(64))
+    local_value: Mapped[str] = mapped_column(Text)
+    local_at: Mapped[datetime | None] = mapped_column(DateTime)
+    local_user: Mapped[str | None] = mapped_column(String(32))
+    local_store: Mapped[str | None] = mapped_column(String(32))
+    incoming_value: Mapped[str] = mapped_column(Text)
+    incoming_at: Mapped[datetime | None] = mapped_column(DateTime)
+    incoming_user: Mapped[str | None] = mapped_column(String(32))
+    incoming_store: Mapped[str | None] = mapped_column(String(32))
+    applied: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        CheckConstraint("applied IN ('local', 'incoming')", name="applied"),
+        CheckConstraint("status IN ('open', 'local', 'incoming', 'superseded')", name="status"),
+    )
+
+
+class SourceAuditEvent(Base):
+    """An audit event of another store, copied from its bundles with its hash unchanged.
+
+    Kept per source store, so that each laptop's chain can still be walked and verified
+    from its own first event.
+    """
+
+    __tablename__ = "source_audit_events"
+    source_store: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(32))
+    changes: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Handover(Base):
+    """A continuity-of-care handover sent or received (DIR consent, seed 004).
+
+    For a handover received, ``sheet`` keeps the sending team's sheet, consent and
+    episode history as they arrived: a read-only note beside the new episode.
+    """
+
+    __tablename__ = "handovers"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    client_id: Mapped[str] = mapped_column(String(32), index=True)
+    episode_id: Mapped[str | None] = mapped_column(String(32))
+    source_client_id: Mapped[str] = mapped_column(String(32))
+    peer_agency: Mapped[str] = mapped_column(String(16))
+    peer_kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    user_id: Mapped[str] = mapped_column(String(32))
+    sheet: Mapped[str | None] = mapped_column(Text)
+    mapped: Mapped[str] = mapped_column(Text, default="{}")
+
+    __table_args__ = (CheckConstraint("direction IN ('sent', 'received')", name="direction"),)

@@ -178,6 +178,14 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(slot)
             toolbar.addAction(action)
+        if self.store.user.is_manager:  # merge the team's laptops (sealed bundles)
+            from desktop.ui.bundles import open_bundles
+
+            bundles = QAction("Team bundles", self)
+            bundles.triggered.connect(
+                lambda: open_bundles(self, self.store).changed.connect(self._filter)
+            )
+            toolbar.addAction(bundles)
         from desktop.ui.month_end import install
 
         self.month_end = install(self)  # menu; .busy: an export holds the write lock
