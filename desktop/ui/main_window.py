@@ -190,6 +190,17 @@ class MainWindow(QMainWindow):
 
         self.month_end = install(self)  # menu; .busy: an export holds the write lock
 
+    def find_client(self) -> None:
+        self.left.show()
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def toggle_caseload(self) -> None:
+        """Give the whole width to the sheet (F4), or bring the caseload back."""
+        self.left.setVisible(not self.left.isVisible())
+        if self.left.isVisible():
+            self.search.setFocus()
+
     def install_activity_watch(self, app: QObject) -> None:
         app.installEventFilter(self._watch)
 
