@@ -1,7 +1,7 @@
-"""``python -m desktop`` runs the command-line interface."""
+"""``python -m desktop``: the window, or a command of the command line."""
 
 import sys
 
-from desktop.cli import main
+from desktop.launch import main
 
 sys.exit(main())

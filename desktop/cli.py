@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from desktop import APP_NAME, CMSID, __version__, cli_bundle, cli_export, cli_report, cli_store
+from desktop import APP_NAME, __version__, cli_bundle, cli_export, cli_report, cli_store
 from desktop.cli_store import UsageError
 from desktop.domain.record import Context
 from desktop.domain.refdata import RefDataError, import_code_list
 from desktop.domain.spec import DatasetSpec, RefData, Status
 from desktop.domain.validation import Validator
+from desktop.launch import add_top_options
 from desktop.storage.errors import StoreError
 
 DATASETS = ("cjit-q", "secure-r")
@@ -32,23 +33,7 @@ def _parser() -> argparse.ArgumentParser:
             f"{APP_NAME} {__version__}: NDTMS case recording for CJIT and secure-setting teams."
         ),
     )
-    parser.add_argument("--version", action="version", version=CMSID)
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="open the window on a demo store of synthetic clients (user demo, password demo)",
-    )
-    parser.add_argument(
-        "--store", type=Path, dest="app_store", help="open the window on this store file"
-    )
-    parser.add_argument(
-        "--self-test",
-        nargs="?",
-        const="all",
-        choices=("all", "start"),
-        help="check this installation end to end on synthetic clients in a temporary folder"
-        " ('start': only start up to the unlock window, then quit)",
-    )
+    add_top_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check records (JSON) against the NDTMS rules")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from desktop import APP_NAME, resources
-from desktop.domain.refdata import load_refdata
-from desktop.domain.spec import RefData
+
+if TYPE_CHECKING:  # loaded when first needed: the unlock window opens without it
+    from desktop.domain.spec import RefData
 
 
 def refdata_dir() -> Path:
@@ -50,4 +52,6 @@ def overrides_dir() -> Path:
 
 
 def load() -> RefData:
+    from desktop.domain.refdata import load_refdata
+
     return load_refdata(refdata_dir(), overrides_dir())

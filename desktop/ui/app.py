@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -15,11 +17,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from desktop import APP_NAME, crash, resources, settings
-from desktop.domain.spec import RefData
 from desktop.storage.errors import StoreError
-from desktop.ui.dialogs import SetupDialog, UnlockDialog
+from desktop.ui.dialogs import SetupDialog, UnlockDialog, resolve
 
 if TYPE_CHECKING:  # loaded once the unlock window is on screen
+    from desktop.domain.spec import RefData
     from desktop.storage.store import Store
     from desktop.ui.main_window import MainWindow
 
@@ -59,7 +61,13 @@ def ensure_demo_store(path: Path, refdata: RefData) -> None:
 class Session:
     """One run of the window: unlock → main window → (lock → unlock)* → quit."""
 
-    def __init__(self, app: QApplication, path: Path, refdata: RefData, user: str = "") -> None:
+    def __init__(
+        self,
+        app: QApplication,
+        path: Path,
+        refdata: RefData | Callable[[], RefData],
+        user: str = "",
+    ) -> None:
         self.app = app
         self.path = path
         self.refdata = refdata
@@ -121,7 +129,8 @@ class Session:
 def run_app(store: Path | None = None, demo: bool = False) -> int:
     from desktop import paths
 
-    refdata = paths.load()
+    # Loaded when first needed, so the unlock window is on screen first.
+    refdata = functools.cache(paths.load)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
@@ -131,7 +140,7 @@ def run_app(store: Path | None = None, demo: bool = False) -> int:
     user = ""
     if demo:
         path = store or paths.data_dir() / "demo.store"
-        ensure_demo_store(path, refdata)
+        ensure_demo_store(path, resolve(refdata))
         user = "demo"
     else:
         path = store or paths.data_dir() / "pathway.store"

@@ -19,11 +19,22 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
-from desktop.domain.spec import RefData
 from desktop.storage.errors import StoreDamaged, StoreError
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) load after the window is on screen
+    from desktop.domain.spec import RefData
     from desktop.storage.store import Store
+
+def resolve(refdata: RefData | Callable[[], RefData]) -> RefData:
+    """The reference data itself; a RefDataError says what is wrong with the files."""
+    return refdata() if callable(refdata) else refdata
+
+
+def refdata_problem(exc: Exception) -> str:
+    return (
+        f"Pathway's code lists could not be loaded ({exc}). Nothing was changed; ask whoever"
+        " looks after Pathway to reinstall it or to fix the imported code list."
+    )
 
 
 def _message_label() -> QLabel:
@@ -38,7 +49,9 @@ def _message_label() -> QLabel:
 class SetupDialog(QDialog):
     """Set up a new store: the team's codes and the first manager."""
 
-    def __init__(self, path: Path, refdata: RefData, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, path: Path, refdata: RefData | Callable[[], RefData], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{APP_NAME}: set up this laptop")
         self.path = path
@@ -96,6 +109,7 @@ class SetupDialog(QDialog):
         if len(self.password.text()) < 8:
             self._say("Choose a password of at least 8 characters.")
             return
+        from desktop.domain.refdata import RefDataError
         from desktop.storage.store import Store
 
         try:
@@ -106,8 +120,11 @@ class SetupDialog(QDialog):
                 dat=self.dat.text().strip().upper() or None,
                 user=self.user.text(),
                 password=self.password.text(),
-                refdata=self.refdata,
+                refdata=resolve(self.refdata),
             )
+        except RefDataError as exc:
+            self._say(refdata_problem(exc))
+            return
         except StoreError as exc:
             self._say(str(exc))
             return
@@ -122,7 +139,7 @@ class UnlockDialog(QDialog):
     def __init__(
         self,
         path: Path,
-        refdata: RefData,
+        refdata: RefData | Callable[[], RefData],
         parent: QWidget | None = None,
         *,
         user: str = "",
@@ -159,6 +176,7 @@ class UnlockDialog(QDialog):
         (self.password if user else self.user).setFocus()
 
     def _unlock(self) -> None:
+        from desktop.domain.refdata import RefDataError
         from desktop.storage.store import Store
 
         opener = self._opener or Store.open
@@ -167,8 +185,12 @@ class UnlockDialog(QDialog):
                 self.path,
                 self.user.text().strip() or None,
                 self.password.text(),
-                refdata=self.refdata,
+                refdata=resolve(self.refdata),
             )
+        except RefDataError as exc:
+            self.message.setText(refdata_problem(exc))
+            self.message.show()
+            return
         except StoreDamaged as exc:
             self.message.setText(str(exc))
             self.message.show()
