@@ -110,6 +110,7 @@ class Episode(Base):
         CheckConstraint("dataset IN ('cjit-q', 'secure-r')", name="dataset"),
         Index("ix_episodes_client", "client_id"),
         Index("ix_episodes_owner_open", "owner_id", "closed_on"),
+        Index("ix_episodes_state", "state", "updated_at"),
     )
 
 

@@ -221,7 +221,7 @@ class _Split:
 
 # The newest schema revision. A test checks it against the Alembic scripts, so the
 # migration tool is loaded only when a store is created or needs upgrading.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def _alembic(connection: Any) -> Any:

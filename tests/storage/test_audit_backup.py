@@ -291,6 +291,7 @@ def test_an_older_store_is_migrated_at_unlock_after_a_backup(
     store.close(backup_reason=None)
     conn = raw(path)
     conn.execute("DROP INDEX ix_episodes_owner_open")
+    conn.execute("DROP INDEX ix_episodes_state")
     conn.execute("UPDATE alembic_version SET version_num = '0001'")
     conn.close()
     with Store.open(path, "amy", PASSWORD, refdata=refdata) as s:
@@ -304,6 +305,7 @@ def test_an_older_store_is_migrated_at_unlock_after_a_backup(
         )
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")]
         assert "ix_episodes_owner_open" in names
+        assert "ix_episodes_state" in names
     finally:
         conn.close()
 
