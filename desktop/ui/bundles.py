@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -271,3 +272,36 @@ def open_bundles(parent: QWidget | None, store: Store) -> BundlesDialog:
         dialog.say("Only a manager can import team bundles and decide conflicts.")
     dialog.open()
     return dialog
+
+
+def hand_over(parent: QWidget | None, store: Store, client_id: str, name: str) -> Path | None:
+    """Continuity-of-care handover of one client to another team (DIR briefing, seed 004).
+
+    The worker picks the receiving team's public key and where to save the sealed file;
+    without the client's current sharing consent (naming that team, if it names any) the
+    store refuses and the worker is told why. Returns the file written, or None.
+    """
+    key, _ = QFileDialog.getOpenFileName(
+        parent, "The receiving team's public key", "", "Public key (*.key);;All files (*)"
+    )
+    if not key:
+        return None
+    suggested = Path(key).with_name(f"{name}-handover.pwbundle")
+    out, _ = QFileDialog.getSaveFileName(
+        parent, "Save the sealed handover", str(suggested), "Sealed bundle (*.pwbundle)"
+    )
+    if not out:
+        return None
+    try:
+        made = bundle.export_handover(store, client_id, Path(key), Path(out))
+    except StoreError as exc:
+        QMessageBox.warning(parent, APP_NAME, f"Not handed over. {exc}")
+        return None
+    QMessageBox.information(
+        parent,
+        APP_NAME,
+        f"{made.describe()}\n\nOnly the receiving team can open it. The handover is in the"
+        " audit trail.",
+    )
+    return made.path
+

@@ -186,9 +186,28 @@ class MainWindow(QMainWindow):
                 lambda: open_bundles(self, self.store).changed.connect(self._filter)
             )
             toolbar.addAction(bundles)
+        handover = QAction("Hand over…", self)
+        handover.setToolTip(
+            "Seal this client's sheet, consent and history for another team (continuity of"
+            " care; needs the client's sharing consent)"
+        )
+        handover.triggered.connect(self.hand_over)
+        toolbar.addAction(handover)
         from desktop.ui.month_end import install
 
         self.month_end = install(self)  # menu; .busy: an export holds the write lock
+
+    def hand_over(self) -> None:
+        """Continuity-of-care handover of the open client (seed 004)."""
+        if self.dirty:
+            self.save(final=False)
+        if self.client_id is None or self.episode_id is None:
+            self.say("Open the client's sheet first, then hand over.")
+            return
+        from desktop.ui.bundles import hand_over
+
+        name = str(self.sheet.raw().get("CLIENT") or "client")
+        hand_over(self, self.store, self.client_id, "".join(c for c in name if c.isalnum()))
 
     def find_client(self) -> None:
         self.left.show()
