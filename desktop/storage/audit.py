@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop.storage.models import AuditEvent, Setting
@@ -115,34 +114,37 @@ def append_all(
         seq, prev = known_head[0] + 1, known_head[1]
     else:
         seq, prev = _current_head(session, store_id)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for ev in events:
         digest = _digest(
             prev, seq, ev.at, ev.user_id, ev.action, ev.entity, ev.entity_id, ev.changes
         )
         rows.append(
-            {
-                "seq": seq,
-                "at": ev.at,
-                "user_id": ev.user_id,
-                "action": ev.action,
-                "entity": ev.entity,
-                "entity_id": ev.entity_id,
-                "changes": ev.changes,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
+            (seq, _stamp(ev.at), ev.user_id, ev.action, ev.entity, ev.entity_id, ev.changes,
+             prev, digest)
+        )  # fmt: skip
         prev = digest
         seq += 1
-    session.execute(insert(AuditEvent), rows)
-    stmt = sqlite_insert(Setting).values(key=HEAD_KEY, value=f"{seq - 1}:{prev}")
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Setting.key], set_={"value": stmt.excluded.value}
-        )
+    # Plain statements on the transaction's own connection: this runs on every save, and
+    # the ORM's bulk path costs more than the two statements themselves.
+    db = session.connection().connection.dbapi_connection
+    assert db is not None
+    db.executemany(
+        "INSERT INTO audit_events (seq, at, user_id, action, entity, entity_id, changes,"
+        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    db.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (HEAD_KEY, f"{seq - 1}:{prev}"),
     )
     return seq - 1, prev
+
+
+def _stamp(moment: datetime) -> str:
+    """A timestamp as SQLAlchemy's DateTime stores it in SQLite (the ORM reads it back)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _current_head(session: Session, store_id: str) -> tuple[int, str]:
