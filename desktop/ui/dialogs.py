@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -41,9 +40,17 @@ def _message_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
     label.setAccessibleName("Message")
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
+
+
+def show_message(label: QLabel, text: str) -> None:
+    """Show a message the worker can select and copy (e.g. to read it to a helpdesk)."""
+    from PySide6.QtCore import Qt  # Qt's namespace costs a fifth of a start: load it late
+
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setText(text)
+    label.show()
 
 
 class SetupDialog(QDialog):
@@ -99,8 +106,7 @@ class SetupDialog(QDialog):
         layout.addWidget(buttons)
 
     def _say(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.show()
+        show_message(self.message, text)
 
     def _create(self) -> None:
         if self.password.text() != self.again.text():
@@ -188,16 +194,13 @@ class UnlockDialog(QDialog):
                 refdata=resolve(self.refdata),
             )
         except RefDataError as exc:
-            self.message.setText(refdata_problem(exc))
-            self.message.show()
+            show_message(self.message, refdata_problem(exc))
             return
         except StoreDamaged as exc:
-            self.message.setText(str(exc))
-            self.message.show()
+            show_message(self.message, str(exc))
             return
         except StoreError as exc:
-            self.message.setText(str(exc))
-            self.message.show()
+            show_message(self.message, str(exc))
             self.password.selectAll()
             self.password.setFocus()
             return
