@@ -16,10 +16,8 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import os
-import platform
 import sys
 import threading
-import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +59,8 @@ def _qualified(kind: type[BaseException]) -> str:
 
 
 def _versions() -> list[str]:
+    import platform  # when a report is written, not at every start
+
     lines = [
         f"Pathway: {CMSID} ({'built application' if getattr(sys, 'frozen', False) else 'source'})",
         f"Python: {platform.python_version()} ({platform.python_implementation()})",
@@ -76,6 +76,8 @@ def _versions() -> list[str]:
 
 
 def _frames(tb: TracebackType | None) -> list[str]:
+    import traceback
+
     frames = list(traceback.extract_tb(tb))
     lines = ["Frames (most recent call last):"]
     if len(frames) > _MAX_FRAMES:

@@ -10,7 +10,6 @@ repository root. Every other module asks here, never builds these paths itself.
 from __future__ import annotations
 
 import sys
-from importlib import resources
 from pathlib import Path
 
 PACKAGE = "desktop"
@@ -29,6 +28,11 @@ class ResourceMissing(RuntimeError):
 
 
 def _package_root() -> Path:
+    here = Path(__file__).resolve().parent
+    if here.is_dir():  # source, wheel and built app keep the package as plain files
+        return here
+    from importlib import resources  # slower to load: only for other kinds of import
+
     root = resources.files(PACKAGE)
     if isinstance(root, Path):
         return root

@@ -6,7 +6,6 @@ import functools
 import logging
 import sys
 import threading
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +33,8 @@ def _safe_excepthook(
 ) -> None:
     """A failure in a slot: log where (never the message, which may hold client data), and
     tell the worker in plain words."""
+    import traceback  # only when something went wrong
+
     frames = "".join(traceback.format_tb(tb))
     log.error("unexpected %s\n%s", kind.__name__, frames)
     crash.write_report(kind, exc, tb)
