@@ -285,11 +285,19 @@ def _local_date(raw: object) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def last_contact(record: Record, raw: Mapping[str, object]) -> date | None:
-    """The latest dated contact: triage, caseload start, a referral, a review, or the last
-    face-to-face contact the worker recorded."""
-    days = [record.date(h) for h in ("TRIAGED", "CPLANDT")]
-    days += [item_date(i, "REFDATE") for i in record.items]
+CONTACT_DATES = {
+    "cjit-q": (("TRIAGED", "CPLANDT"), ("REFDATE",)),
+    "secure-r": (("RECPDT", "TRIAGED", "DISD", "EXITD"), ("MODST", "MODEND")),
+}
+
+
+def last_contact(record: Record, raw: Mapping[str, object], dataset: str = "cjit-q") -> date | None:
+    """The latest dated contact. CJIT: triage, caseload start, a referral, a review, or the
+    last face-to-face contact the worker recorded. Secure setting: reception, triage, an
+    intervention starting or ending, discharge or exit."""
+    own, per_item = CONTACT_DATES.get(dataset, CONTACT_DATES["cjit-q"])
+    days = [record.date(h) for h in own]
+    days += [item_date(i, h) for i in record.items for h in per_item]
     days += [_local_date(raw.get(LAST_SEEN)), _local_date(raw.get(REVIEWED))]
     known = [d for d in days if d is not None]
     return max(known) if known else None

@@ -353,7 +353,7 @@ class MainWindow(QMainWindow):
             saved = self.store.save_episode(
                 raw,
                 draft=not final,
-                last_contact=last_contact(self.sheet.record, raw),
+                last_contact=last_contact(self.sheet.record, raw, self.sheet.spec.id),
                 consent_on=self.guidance.consent.consent_date() if self.guidance else None,
             )
         except StoreError as exc:

@@ -119,6 +119,16 @@ def test_last_contact_is_the_latest_dated_contact() -> None:
     assert last_contact(Record(), {LAST_SEEN: "not a date"}) is None
 
 
+def test_last_contact_in_a_secure_setting() -> None:
+    """Dataset R: reception, triage, interventions and discharge are contacts."""
+    rec = Record(
+        {"RECPDT": D("2026-06-01"), "TRIAGED": D("2026-06-02"), "DISD": D("2026-09-30")},
+        [{"MODST": D("2026-06-03"), "MODEND": D("2026-09-29")}],
+    )
+    assert last_contact(rec, {}, "secure-r") == D("2026-09-30")
+    assert last_contact(Record({"RECPDT": D("2026-06-01")}), {}, "secure-r") == D("2026-06-01")
+
+
 def test_review_due_after_six_months_on_the_caseload() -> None:
     """Supplementary guidance, case reviews: flag clients not reviewed in six months."""
     assert "review" in _kinds(caseload_start=D("2026-05-01"), last_seen=D("2026-11-01"))
