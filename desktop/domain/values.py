@@ -84,6 +84,12 @@ def parse_date(raw: object) -> Parsed:
     return Parsed(day)
 
 
+def as_date(raw: object) -> date | None:
+    """The date in ``raw`` (as :func:`parse_date` reads it), or None if blank or not a date."""
+    value = parse_date(raw).value
+    return value if isinstance(value, date) else None
+
+
 def parse_partial_date(raw: object) -> Parsed:
     """A date that may be known only to the month or year.
 

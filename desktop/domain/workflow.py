@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from desktop.domain.record import Record, item_date
 from desktop.domain.spec import DatasetSpec, RefData
-from desktop.domain.values import parse_date
+from desktop.domain.values import as_date
 
 REOPEN_WITHIN_DAYS = 21
 DISENGAGED_AFTER_DAYS = 61  # about two months without contact
@@ -280,11 +280,6 @@ def transfer_destination(record: Record, refdata: RefData) -> str | None:
     return None
 
 
-def _local_date(raw: object) -> date | None:
-    value = parse_date(raw).value if raw not in (None, "") else None
-    return value if isinstance(value, date) else None
-
-
 CONTACT_DATES = {
     "cjit-q": (("TRIAGED", "CPLANDT"), ("REFDATE",)),
     "secure-r": (("RECPDT", "TRIAGED", "DISD", "EXITD"), ("MODST", "MODEND")),
@@ -298,7 +293,7 @@ def last_contact(record: Record, raw: Mapping[str, object], dataset: str = "cjit
     own, per_item = CONTACT_DATES.get(dataset, CONTACT_DATES["cjit-q"])
     days = [record.date(h) for h in own]
     days += [item_date(i, h) for i in record.items for h in per_item]
-    days += [_local_date(raw.get(LAST_SEEN)), _local_date(raw.get(REVIEWED))]
+    days += [as_date(raw.get(LAST_SEEN)), as_date(raw.get(REVIEWED))]
     known = [d for d in days if d is not None]
     return max(known) if known else None
 
@@ -344,6 +339,20 @@ def cjit_flags(
     if errors:
         flags.append(Flag("errors", f"{errors} error{'s' if errors != 1 else ''}"))
     return tuple(flags)
+
+
+def dropped_out_since(
+    record: Record, raw: Mapping[str, object], refdata: RefData, today: date
+) -> date | None:
+    """The last contact of a client on the caseload not seen for two months (the date the
+    case should be closed at), or None when that does not apply.
+
+    Source: dataset Q v4.2 DISD and appendix E code 8 ('incomplete – dropped out').
+    """
+    if cjit_step(record, refdata).state != CjitState.ON_CASELOAD:
+        return None
+    seen = last_contact(record, raw)
+    return seen if seen is not None and cjit_disengaged(seen, today) else None
 
 
 def dropped_out_closure(refdata: RefData, last_seen: date) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from desktop.domain.values import parse_date
+from desktop.domain.values import as_date
 from desktop.domain.workflow import REVIEWED, cjit_flags, consent_given
 from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
 from desktop.ui.prison import caseload_flags as prison_flags
@@ -47,29 +47,17 @@ def _day(day: date | None) -> str:
 FLAG_FIELDS: dict[str, tuple[str, ...]] = {"cjit-q": ("CPLANDT", REVIEWED)}
 
 
-def _stored_day(value: object) -> date | None:
-    parsed = parse_date(value).value if value not in (None, "") else None
-    return parsed if isinstance(parsed, date) else None
-
-
-def _flags(row: CaseloadRow, consented: bool, today: date) -> str:
-    if row.dataset == "cjit-q":
-        found = cjit_flags(
-            state=row.state,
-            consented=consented,
-            errors=row.errors,
-            caseload_start=_stored_day(row.extra.get("CPLANDT")),
-            last_review=_stored_day(row.extra.get(REVIEWED)),
-            last_seen=row.last_contact,
-            today=today,
-        )
-        return "; ".join(f.text for f in found)
-    flags = []
-    if not consented:
-        flags.append("no consent: never submitted")
-    if row.errors:
-        flags.append(f"{row.errors} error{'s' if row.errors != 1 else ''}")
-    return "; ".join(flags)
+def _cjit_flags(row: CaseloadRow, consented: bool, today: date) -> str:
+    found = cjit_flags(
+        state=row.state,
+        consented=consented,
+        errors=row.errors,
+        caseload_start=as_date(row.extra.get("CPLANDT")),
+        last_review=as_date(row.extra.get(REVIEWED)),
+        last_seen=row.last_contact,
+        today=today,
+    )
+    return "; ".join(f.text for f in found)
 
 
 class CaseloadModel(QAbstractTableModel):
@@ -120,7 +108,7 @@ class CaseloadModel(QAbstractTableModel):
         if row.dataset == "secure-r":
             return prison_flags(self._store, row, self.today)
         spec = self._store.refdata.datasets[row.dataset]
-        return _flags(row, consent_given(self._store.refdata, spec, row.consent), self.today)
+        return _cjit_flags(row, consent_given(self._store.refdata, spec, row.consent), self.today)
 
     def row_at(self, row: int) -> CaseloadRow:
         return self._rows[row]

@@ -25,30 +25,23 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.findings import Finding
 from desktop.domain.record import Record
-from desktop.domain.values import parse_date
+from desktop.domain.values import as_date
 from desktop.domain.workflow import (
     LAST_SEEN,
     REVIEWED,
     TRANSFER_TO,
     Action,
-    CjitState,
     Decision,
     cjit_decision,
-    cjit_flags,
     cjit_step,
     decision_changes,
     dropped_out_closure,
-    last_contact,
+    dropped_out_since,
     transfer_destination,
 )
 from desktop.ui.sheet import LABEL_WIDTH, SEP, Sheet, SheetPart
 
 NOTICE_STYLE = "background: #e8f0fe; color: #0b2e59; padding: 4px; border: 1px solid #0b2e59;"
-
-
-def _day(text: str) -> date | None:
-    value = parse_date(text).value if text.strip() else None
-    return value if isinstance(value, date) else None
 
 
 class DateBox(QWidget):
@@ -77,7 +70,7 @@ class DateBox(QWidget):
         self.today.setVisible(today_button)
 
     def _changed(self, _text: str = "") -> None:
-        day = _day(self.line.text())
+        day = as_date(self.line.text())
         if self.line.text().strip() and day is None:
             self.weekday.setText("✖")
             self.weekday.setToolTip("Not a date: type it as dd/mm/yyyy.")
@@ -92,12 +85,12 @@ class DateBox(QWidget):
 
     def set_text(self, value: object) -> None:
         text = "" if value in (None, "") else str(value)
-        day = _day(text)
+        day = as_date(text)
         self.line.setText(day.strftime("%d/%m/%Y") if day else text)
         self.weekday.setText(day.strftime("%a") if day else "")
 
     def value(self) -> date | None:
-        return _day(self.line.text())
+        return as_date(self.line.text())
 
     def text(self) -> str:
         return self.line.text().strip()
@@ -316,25 +309,14 @@ class ClosurePart(SheetPart):
             if list_name
             else "Asked when the closure reason is a transfer."
         )
-        step = cjit_step(record, self.sheet.refdata)
-        seen = last_contact(record, raw)
-        flags = cjit_flags(
-            state=step.state,
-            consented=True,
-            errors=0,
-            caseload_start=record.date("CPLANDT"),
-            last_review=None,
-            last_seen=seen,
-            today=self.sheet.today,
-        )
-        dropped = step.state == CjitState.ON_CASELOAD and any(f.kind == "no_contact" for f in flags)
+        seen = dropped_out_since(record, raw, self.sheet.refdata, self.sheet.today)
         self._last_seen = seen
-        if dropped and seen is not None:
+        if seen is not None:
             self.notice.setText(
                 f"No contact since {seen:%d/%m/%Y}. After two months without contact the case"
                 " is closed as 'incomplete – dropped out', dated at the last contact."
             )
-        self.suggestion.setVisible(dropped)
+        self.suggestion.setVisible(seen is not None)
 
     def _close_dropped(self) -> None:
         if self._last_seen is not None:

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
-from desktop.domain.values import parse_date
 from desktop.domain.workflow import last_contact
 from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, ConsentRecord, Store
@@ -128,6 +127,7 @@ class MainWindow(QMainWindow):
         self.use_match.hide()
         self.use_match.clicked.connect(self._use_match)
         self._match_id: str | None = None
+        self._match_key: tuple[object, ...] | None = None  # what the offer was worked out for
         self._fresh_client = False  # a client first made by this sheet, not yet linked
         scroll = QScrollArea()
         scroll.setWidget(self.sheet)
@@ -258,6 +258,7 @@ class MainWindow(QMainWindow):
         self.episode_id = episode_id
         self.client_id = stored.client_id
         self._fresh_client = False
+        self._match_key = None
         self.match.hide()
         self.use_match.hide()
         self.sheet.load(stored.raw)
@@ -272,6 +273,9 @@ class MainWindow(QMainWindow):
         self.episode_id = None
         self.client_id = None
         self._fresh_client = True
+        self._match_key = None
+        self.match.hide()
+        self.use_match.hide()
         self.sheet.clear()
         self._show_consent()
         self.dirty = False
@@ -287,21 +291,22 @@ class MainWindow(QMainWindow):
 
     def _offer_existing_client(self) -> None:
         """Before a new client is made, offer the ones NDTMS would link this episode to
-        (same initials, date of birth and sex)."""
+        (same initials, date of birth and sex). Asked again only when those change."""
+        record = self.sheet.record
+        finitial, sinitial = record.text("FINITIAL"), record.text("SINITIAL")
+        dob, sex = record.date("DOB"), record.text("SEX")
+        key = (finitial, sinitial, dob, sex) if self._fresh_client else None
+        if key == self._match_key:
+            return
+        self._match_key = key
         self.match.hide()
         self.use_match.hide()
         self._match_id = None
-        if not self._fresh_client:
-            return
-        raw = self.sheet.raw()
-        dob = parse_date(raw.get("DOB", "")).value
-        initials = [str(raw.get(h, "")) for h in ("FINITIAL", "SINITIAL")]
-        sex = str(raw.get("SEX", ""))
-        if not isinstance(dob, date) or not all(initials) or not sex:
+        if not (finitial and sinitial and dob and sex):
             return
         matches = [
             m
-            for m in self.store.find_clients(initials[0], initials[1], dob, sex)
+            for m in self.store.find_clients(finitial, sinitial, dob, sex)
             if m.client_id != self.client_id
         ]
         if not matches:

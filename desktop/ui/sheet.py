@@ -37,7 +37,7 @@ from desktop.domain.findings import Finding, Severity
 from desktop.domain.record import Record
 from desktop.domain.spec import DatasetSpec, FieldSpec, FieldType, RefData
 from desktop.domain.validation import Validator
-from desktop.domain.values import parse_date, parse_partial_date
+from desktop.domain.values import as_date, parse_date, parse_partial_date
 from desktop.domain.workflow import consent_given, not_applicable, offered_lists
 
 SEP = " – "
@@ -90,11 +90,8 @@ def mark_colour(severity: Severity) -> str:
 def _shown(spec: FieldSpec, value: object) -> str:
     """A stored value as the sheet shows it: dates as dd/mm/yyyy, the rest as typed."""
     text = "" if value is None else str(value)
-    if spec.type is FieldType.DATE and text:
-        parsed = parse_date(text).value
-        if isinstance(parsed, date):
-            return parsed.strftime("%d/%m/%Y")
-    return text
+    day = as_date(text) if spec.type in (FieldType.DATE, FieldType.PARTIAL_DATE) else None
+    return day.strftime("%d/%m/%Y") if day is not None else text
 
 
 def _code_of(text: str) -> str:
@@ -182,11 +179,7 @@ class FieldEditor(QWidget):
         return self.input.text().strip()
 
     def set_value(self, value: object) -> None:
-        text = "" if value is None else str(value)
-        if self.spec.type in (FieldType.DATE, FieldType.PARTIAL_DATE):
-            parsed = parse_date(text).value
-            if isinstance(parsed, date):
-                text = parsed.strftime("%d/%m/%Y")
+        text = _shown(self.spec, value)
         with QSignalBlocker(self.input):
             if isinstance(self.input, QComboBox):
                 found = self.input.findData(text)

@@ -205,3 +205,15 @@ def test_closure_reason_and_naloxone_wait_for_their_dates(refdata: RefData) -> N
     assert {"CJDISRSN", "NALOXISS"} <= shut.keys()
     open_ = not_applicable(Record({"DISD": TODAY, "CPLANDT": TODAY}), spec, refdata)
     assert not {"CJDISRSN", "NALOXISS"} & open_.keys()
+
+
+def test_dropped_out_applies_only_on_the_caseload(refdata: RefData) -> None:
+    """Dataset Q DISD / appendix E code 8: only a client on the caseload, unseen for two
+    months, is suggested for closing as dropped out, dated at the last contact."""
+    from desktop.domain.workflow import dropped_out_since
+
+    on = Record({"TRIAGED": D("2026-01-01"), "CPLANDT": D("2026-01-02")})
+    assert dropped_out_since(on, {LAST_SEEN: "01/09/2026"}, refdata, TODAY) == D("2026-09-01")
+    assert dropped_out_since(on, {LAST_SEEN: "01/11/2026"}, refdata, TODAY) is None
+    not_on = Record({"TRIAGED": D("2026-01-01")})
+    assert dropped_out_since(not_on, {}, refdata, TODAY) is None

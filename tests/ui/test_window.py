@@ -272,9 +272,7 @@ def test_a_returning_client_is_offered_before_a_new_one_is_made(
     known = store.load_episode(window.model.row_at(0).episode_id)
     window.new_episode()
     sheet = window.sheet
-    for header in ("FINITIAL", "SINITIAL", "DOB", "SEX"):
-        sheet.editors[header].set_value(known.raw[header])
-    sheet.changed.emit()
+    sheet.apply({h: known.raw[h] for h in ("FINITIAL", "SINITIAL", "DOB", "SEX")})
     assert window.use_match.isVisibleTo(window)
     assert "already recorded" in window.match.text()
     before = store.count_caseload()
@@ -284,3 +282,21 @@ def test_a_returning_client_is_offered_before_a_new_one_is_made(
     assert window.episode_id != known.episode_id
     assert store.count_caseload() == before + 1
     assert store.load_episode(window.episode_id).client_id == known.client_id
+
+
+def test_the_returning_client_offer_asks_the_store_only_when_the_attributors_change(
+    window: MainWindow, qtbot: QtBot, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typing elsewhere on a new contact does not search the clients on every keystroke."""
+    known = store.load_episode(window.model.row_at(0).episode_id)
+    asked: list[object] = []
+    real = store.find_clients
+    monkeypatch.setattr(store, "find_clients", lambda *a: asked.append(a) or real(*a))
+    window.new_episode()
+    window.sheet.apply({h: known.raw[h] for h in ("FINITIAL", "SINITIAL", "DOB", "SEX")})
+    assert len(asked) == 1
+    qtbot.keyClicks(window.sheet.editors["ALCUNITS"].input, "123")
+    assert len(asked) == 1
+    assert window.use_match.isVisibleTo(window)
+    window.sheet.apply({"SEX": "1" if known.raw["SEX"] != "1" else "2"})
+    assert len(asked) == 2
