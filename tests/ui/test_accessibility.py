@@ -3,7 +3,6 @@ contrast and the system font size."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,39 +10,12 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
-from desktop import paths
 from desktop.domain.findings import Severity
-from desktop.domain.spec import RefData
 from desktop.storage.store import Store
 from desktop.ui.main_window import MainWindow
 from desktop.ui.sheet import DARK_MARK, Sheet
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
-
-
-@pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
-    s = Store.create(
-        tmp_path / "team.store", agency="CJ123", kind="cjit", user="amy",
-        password="worker password", refdata=refdata, dat="A12B",
-    )  # fmt: skip
-    yield s
-    if s.is_open:
-        s.close(backup_reason=None)
-
-
-@pytest.fixture
-def window(store: Store, qtbot: QtBot) -> MainWindow:
-    w = MainWindow(store)
-    qtbot.addWidget(w)
-    w.resize(1366, 740)
-    w.show()
-    return w
 
 
 def _inputs(widget: QWidget) -> list[QWidget]:

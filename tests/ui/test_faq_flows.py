@@ -7,16 +7,12 @@ what NDTMS expects for that situation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from desktop import paths
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.domain.workflow import LAST_SEEN, TRANSFER_TO, Decision
@@ -24,34 +20,8 @@ from desktop.export.submission import check
 from desktop.storage.store import Store
 from desktop.ui.main_window import MainWindow
 
-PASSWORD = "worker password"
 TODAY = date.today()
 DECIDED = ("CPLANDT", "NALOXISS", "NALOXAD", "DISD", "CJDISRSN", "referrals")
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
-
-
-@pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
-    s = Store.create(
-        tmp_path / "team.store", agency="CJ123", kind="cjit", user="amy", password=PASSWORD,
-        refdata=refdata, dat="A12B",
-    )  # fmt: skip
-    yield s
-    if s.is_open:
-        s.close(backup_reason=None)
-
-
-@pytest.fixture
-def window(store: Store, qtbot: QtBot) -> MainWindow:
-    w = MainWindow(store)
-    qtbot.addWidget(w)
-    w.resize(1366, 740)
-    w.show()
-    return w
 
 
 def _contact(refdata: RefData, seed: int) -> dict[str, object]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,46 +9,27 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
-from desktop import paths
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.storage.store import CaseloadQuery, Store
 from desktop.ui.caseload import CaseloadModel
 from desktop.ui.dialogs import SetupDialog, UnlockDialog
 from desktop.ui.main_window import MainWindow
+from tests.ui.conftest import PASSWORD
 
-PASSWORD = "worker password"
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
-
-
 @pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
-    s = Store.create(
-        tmp_path / "team.store", agency="CJ123", kind="cjit", user="amy", password=PASSWORD,
-        refdata=refdata, dat="A12B",
-    )  # fmt: skip
+def store(store: Store, refdata: RefData) -> Store:
+    """The team store holding 30 synthetic episodes."""
     for rec in records(refdata, "cjit-q", 30, seed=11):
         rec.pop("CLIENTID")
         rec.pop("EPISODID")
         for item in rec["referrals"]:
             item.pop("REFERID")
-        s.save_episode(rec)
-    yield s
-    s.close(backup_reason=None)
-
-
-@pytest.fixture
-def window(store: Store, qtbot: QtBot) -> MainWindow:
-    w = MainWindow(store)
-    qtbot.addWidget(w)
-    w.resize(1366, 740)
-    w.show()
-    return w
+        store.save_episode(rec)
+    return store
 
 
 def test_caseload_model_is_a_well_behaved_qt_model(store: Store, qtmodeltester: object) -> None:
