@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.findings import Finding, Severity
-from desktop.domain.record import Record
+from desktop.domain.record import Context, Record
 from desktop.domain.spec import DatasetSpec, FieldSpec, FieldType, RefData
 from desktop.domain.validation import Validator
 from desktop.domain.values import as_date, parse_date, parse_partial_date
@@ -155,7 +155,21 @@ class FieldEditor(QWidget):
         layout.addWidget(self.marker)
 
     def _on_edit(self, _text: str) -> None:
+        self._show_weekday()
         self.changed.emit()
+
+    def _show_weekday(self) -> None:
+        """The weekday beside a date, so that a slip of a digit shows. A month or a year
+        alone (a partial date) is not a day: no weekday, and how it is recorded on hover."""
+        if self.spec.type not in (FieldType.DATE, FieldType.PARTIAL_DATE):
+            return
+        parser = parse_date if self.spec.type is FieldType.DATE else parse_partial_date
+        parsed = parser(self.value()) if self.value() else None
+        day = parsed.value if parsed is not None and isinstance(parsed.value, date) else None
+        partial = parsed is not None and bool(parsed.note)
+        self.weekday.setText(day.strftime("%a") if day is not None and not partial else "")
+        note = parsed.note if parsed is not None and partial and parsed.note else ""
+        self.weekday.setToolTip(note[:1].upper() + note[1:])
 
     @staticmethod
     def _fill(combo: QComboBox, codes: list[tuple[str, str]]) -> None:
@@ -192,6 +206,7 @@ class FieldEditor(QWidget):
                     edit.setCursorPosition(0)
             else:
                 self.input.setText(text)
+        self._show_weekday()
 
     def changeEvent(self, event: QEvent) -> None:
         """A new palette (e.g. the system switched to high contrast): mark again in it."""
@@ -216,10 +231,6 @@ class FieldEditor(QWidget):
         self.setToolTip("" if reason is None else f"Not asked now: {reason}")
 
     def show_findings(self, findings: list[Finding]) -> None:
-        if self.spec.type in (FieldType.DATE, FieldType.PARTIAL_DATE):
-            parser = parse_date if self.spec.type is FieldType.DATE else parse_partial_date
-            parsed = parser(self.value()).value if self.value() else None
-            self.weekday.setText(parsed.strftime("%a") if isinstance(parsed, date) else "")
         if findings == self._shown:
             return  # nothing new to show: no restyle on every keystroke
         self._shown = list(findings)
@@ -499,32 +510,16 @@ class Sheet(QWidget):
         self.changed.emit()
 
     def revalidate(self) -> list[Finding]:
-        from desktop.domain.record import Context
-
         raw = self.raw()
         # Checked as it will be saved: the ids, agency and software the store fills in.
         checked = self.system_values(raw) if self.system_values is not None else raw
         record, findings = self.validator.check(
             checked, Context(today=self.today, agency_dat=self.agency_dat)
         )
+        if findings != self._last_findings:  # most keystrokes change no finding
+            self._mark(findings)
         self._last_findings = findings
         self.record = record
-        by_field: dict[str, list[Finding]] = {}
-        for f in findings:
-            by_field.setdefault(f.field, []).append(f)
-        for header, editor in self.editors.items():
-            editor.show_findings(by_field.get(header, []))
-        self.findings.clear()
-        for f in findings:
-            symbol, word, _ = MARK[f.severity]
-            label = (
-                self.spec.by_header[f.field].label if f.field in self.spec.by_header else f.field
-            )
-            where = f" ({self.spec.item_label.lower()} {f.item + 1})" if f.item is not None else ""
-            item = QListWidgetItem(f"{symbol} {word} — {label}{where}: {f.message}")
-            item.setData(Qt.ItemDataRole.UserRole, f.field)
-            item.setData(ITEM_ROLE, f.item)
-            self.findings.addItem(item)
         consent = raw.get("CONSENT")
         if consent and not consent_given(self.refdata, self.spec, consent):
             self.banner.setText(
@@ -549,6 +544,25 @@ class Sheet(QWidget):
                 self.editors[header].restrict([(c.code, c.label) for c in codes])
                 self._offered[header] = list_name
         return findings
+
+    def _mark(self, findings: list[Finding]) -> None:
+        """Each field's marker, and the findings list in sheet order."""
+        by_field: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_field.setdefault(f.field, []).append(f)
+        for header, editor in self.editors.items():
+            editor.show_findings(by_field.get(header, []))
+        self.findings.clear()
+        for f in findings:
+            symbol, word, _ = MARK[f.severity]
+            label = (
+                self.spec.by_header[f.field].label if f.field in self.spec.by_header else f.field
+            )
+            where = f" ({self.spec.item_label.lower()} {f.item + 1})" if f.item is not None else ""
+            item = QListWidgetItem(f"{symbol} {word} — {label}{where}: {f.message}")
+            item.setData(Qt.ItemDataRole.UserRole, f.field)
+            item.setData(ITEM_ROLE, f.item)
+            self.findings.addItem(item)
 
     @property
     def current_findings(self) -> list[Finding]:

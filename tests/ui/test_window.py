@@ -280,3 +280,17 @@ def test_the_returning_client_offer_asks_the_store_only_when_the_attributors_cha
     assert window.use_match.isVisibleTo(window)
     window.sheet.apply({"SEX": "1" if known.raw["SEX"] != "1" else "2"})
     assert len(asked) == 2
+
+
+def test_the_weekday_follows_the_date_as_it_is_typed(window: MainWindow, qtbot: QtBot) -> None:
+    """Dates show their weekday (issue: CJIT sheet, item 5), even when a keystroke changes
+    no finding and the sheet marks nothing again."""
+    window.new_episode()
+    editor = window.sheet.editors["TRIAGED"]
+    qtbot.keyClicks(editor.input, "14/11/2026")
+    assert editor.weekday.text() == "Sat"
+    editor.input.setText("")
+    qtbot.keyClicks(editor.input, "13/11/2026")
+    assert editor.weekday.text() == "Fri"
+    window.sheet.apply({"TRIAGED": "2026-11-12"})
+    assert editor.weekday.text() == "Thu"
