@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from desktop.domain.findings import Finding
 from desktop.domain.period import Period
 from desktop.domain.record import Record, item_date
 from desktop.domain.rules.secure import OST_REVIEW_DAYS
-from desktop.domain.spec import Condition, DatasetSpec, RefData, RequirementKind
+from desktop.domain.spec import DatasetSpec, RefData, RequirementKind
 from desktop.domain.values import parse_date, say_date
 from desktop.domain.workflow import (
     REOPEN_WITHIN_DAYS,
@@ -747,44 +748,30 @@ def ost_days(record: Record, spec: DatasetSpec, refdata: RefData, today: date) -
     return len(days)
 
 
-def _holds(cond: Condition, record: Record, spec: DatasetSpec, refdata: RefData) -> bool:
-    value = record.values.get(cond.field)
-    if cond.values is None:
-        return value is not None
-    return isinstance(value, str) and (
-        value in cond.values or _has_tag(spec, refdata, cond.field, value, *cond.values)
-    )
+# The checks that find an exit answer missing once the exit is recorded: the exit date and
+# reason together, the destination when needed, and the fields required at exit or on release.
+EXIT_CHECKS = frozenset(
+    {"secure_exit_date_and_reason_together", "secure_exit_destination_when_needed"}
+)
+EXIT_ON = ("EXITD", "EXITRSN")
 
 
-def exit_missing(record: Record, spec: DatasetSpec, refdata: RefData) -> tuple[str, ...]:
-    """Exit answers still blank once the exit is recorded: the exit reason, the
-    destination when it is needed, and every field required at exit or on release.
+def exit_missing(findings: Iterable[Finding], spec: DatasetSpec) -> tuple[str, ...]:
+    """Exit answers still blank once the exit is recorded, as the record's checks find
+    them: the exit reason, the destination when it is needed, and every field required at
+    exit or on release.
 
     Source: dataset R v1.2 EXITD/EXITRSN, EXITDEST, and the fields "required when the client
     leaves" (LIVSCRN, MHTXEXIT, SENTENCED, REFHEPCTX) or "required when the client is
     released" (RECONNECT, THNALOX, HOMELESSEXIT, RTOAGNCY).
     """
-    values = record.values
-    if "EXITD" not in values and "EXITRSN" not in values:
-        return ()
-    missing: list[str] = [h for h in ("EXITD", "EXITRSN") if h not in values]
-    reason = values.get("EXITRSN")
-    needs_destination = _has_tag(spec, refdata, "EXITRSN", reason, "transferred") or (
-        _has_tag(spec, refdata, "EXITRSN", reason, "released")
-        and _has_tag(spec, refdata, "RTOAGNCY", values.get("RTOAGNCY"), "referred")
-    )
-    if needs_destination and "EXITDEST" not in values:
-        missing.append("EXITDEST")
-    for asked in spec.record_fields:
-        cond = asked.requirement.condition
-        if (
-            asked.requirement.kind is RequirementKind.WHEN
-            and cond is not None
-            and cond.field in ("EXITD", "EXITRSN")
-            and asked.header not in values
-            and _holds(cond, record, spec, refdata)
-        ):
-            missing.append(asked.header)
+    missing: list[str] = []
+    for f in findings:
+        asked = spec.by_header.get(f.field)
+        cond = asked.requirement.condition if asked is not None else None
+        at_exit = f.rule_id == "required_when" and cond is not None and cond.field in EXIT_ON
+        if f.item is None and (f.rule_id in EXIT_CHECKS or at_exit) and f.field not in missing:
+            missing.append(f.field)
     return tuple(missing)
 
 
@@ -793,6 +780,7 @@ def prison_flags(
     spec: DatasetSpec,
     refdata: RefData,
     *,
+    findings: Iterable[Finding],
     consented: bool,
     errors: int,
     today: date,
@@ -805,7 +793,7 @@ def prison_flags(
     - interventions open at discharge (DISD: "prior to discharge all interventions must
       have end dates");
     - exit answers missing (EXITD, EXITRSN, EXITDEST and the fields required at exit or
-      on release);
+      on release), from the record's ``findings``;
     - no consent: never submitted (CONSENT); errors: NDTMS would reject the record.
     """
     flags: list[Flag] = []
@@ -822,7 +810,7 @@ def prison_flags(
         flags.append(
             Flag("open_interventions", f"{_plural(len(opened), 'intervention')} open at discharge")
         )
-    missing = exit_missing(record, spec, refdata)
+    missing = exit_missing(findings, spec)
     if missing:
         flags.append(Flag("exit_missing", f"{_plural(len(missing), 'exit answer')} missing"))
     if not consented:

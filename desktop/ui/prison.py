@@ -585,11 +585,12 @@ def caseload_flags(store: Store, row: CaseloadRow, today: date | None = None) ->
     except StoreError:
         return ""
     day = today or date.today()
-    record, _ = store.validator(row.dataset).check(stored.raw, Context(today=day))
+    record, findings = store.validator(row.dataset).check(stored.raw, Context(today=day))
     flags = prison.prison_flags(
         record,
         spec,
         store.refdata,
+        findings=findings,
         consented=consent_given(store.refdata, spec, row.consent),
         errors=row.errors,
         today=day,

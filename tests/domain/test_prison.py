@@ -30,7 +30,7 @@ from desktop.domain.prison import (
 from desktop.domain.record import Context, Record
 from desktop.domain.spec import DatasetSpec, RefData
 from desktop.domain.validation import Validator
-from desktop.domain.workflow import SecureState
+from desktop.domain.workflow import Flag, SecureState
 from tests.domain.prisonkit import (
     LOCAL_AUTHORITY,
     OST,
@@ -68,6 +68,21 @@ def problems(findings: list[Finding]) -> list[tuple[str, str]]:
 
 def brief(eid: str, rec: Raw) -> EpisodeBrief:
     return EpisodeBrief.of(eid, rec)
+
+
+def flags_of(
+    record: Record,
+    findings: list[Finding],
+    spec: DatasetSpec,
+    refdata: RefData,
+    *,
+    consented: bool = True,
+    errors: int = 0,
+) -> tuple[Flag, ...]:
+    """The caseload flags of a checked record, on TODAY."""
+    return prison_flags(
+        record, spec, refdata, findings=findings, consented=consented, errors=errors, today=TODAY
+    )
 
 
 # ------------------------------------------------------------------------------ the stay
@@ -200,7 +215,7 @@ def test_reception_to_release_with_onward_referral_passes_every_rule(
     assert "open a new episode" in step.next_step
     hint = prison.record_hint(record, spec, refdata)
     assert hint is not None and hint.scenario.number == 1 and hint.fits
-    assert prison_flags(record, spec, refdata, consented=True, errors=0, today=TODAY) == ()
+    assert flags_of(record, findings, spec, refdata) == ()
 
 
 def test_transfer_to_another_prison(secure: Validator, spec: DatasetSpec, refdata: RefData) -> None:
@@ -210,10 +225,10 @@ def test_transfer_to_another_prison(secure: Validator, spec: DatasetSpec, refdat
     record, findings = check(secure, rec)
     assert problems(findings) == []
     assert prison.record_hint(record, spec, refdata) is None
-    assert exit_missing(record, spec, refdata) == ()
+    assert exit_missing(findings, spec) == ()
     no_destination = exited(discharged(in_treatment(), reason="84"), reason="T")
-    record, _ = check(secure, no_destination)
-    assert exit_missing(record, spec, refdata) == ("EXITDEST",)
+    record, findings = check(secure, no_destination)
+    assert exit_missing(findings, spec) == ("EXITDEST",)
 
 
 def test_released_to_the_community_and_received_again_is_a_new_episode(
@@ -478,19 +493,19 @@ def test_flag_13_week_clinical_review_due_on_opioid_substitution(
     appendix E (extended prescribing reviewed every 3 months)."""
     start = TODAY - timedelta(days=prison.OST_REVIEW_DAYS - 1)
     rec = treated(triaged(received()), (OST, start.isoformat()))
-    record, _ = check(secure, rec)
-    flags = prison_flags(record, spec, refdata, consented=True, errors=0, today=TODAY)
+    record, findings = check(secure, rec)
+    flags = flags_of(record, findings, spec, refdata)
     assert [f.kind for f in flags] == ["review"]
     assert f"OST since {start:%d/%m/%Y}" in flags[0].text
     younger = treated(triaged(received()), (OST, (start + timedelta(days=1)).isoformat()))
-    record, _ = check(secure, younger)
-    assert prison_flags(record, spec, refdata, consented=True, errors=0, today=TODAY) == ()
+    record, findings = check(secure, younger)
+    assert flags_of(record, findings, spec, refdata) == ()
     done = dict(rec, CLINREV="Y")
-    record, _ = check(secure, done)
-    assert prison_flags(record, spec, refdata, consented=True, errors=0, today=TODAY) == ()
+    record, findings = check(secure, done)
+    assert flags_of(record, findings, spec, refdata) == ()
     talking = treated(triaged(received()), (PSYCHOSOCIAL, start.isoformat()))
-    record, _ = check(secure, talking)
-    assert prison_flags(record, spec, refdata, consented=True, errors=0, today=TODAY) == ()
+    record, findings = check(secure, talking)
+    assert flags_of(record, findings, spec, refdata) == ()
 
 
 def test_flag_interventions_still_open_at_discharge(
@@ -498,8 +513,8 @@ def test_flag_interventions_still_open_at_discharge(
 ) -> None:
     """Dataset R v1.2 DISD: "prior to discharge all interventions must have end dates"."""
     rec = discharged(in_treatment(), end_interventions=False)
-    record, _ = check(secure, rec)
-    flags = prison_flags(record, spec, refdata, consented=True, errors=2, today=TODAY)
+    record, findings = check(secure, rec)
+    flags = flags_of(record, findings, spec, refdata, errors=2)
     assert [f.text for f in flags] == ["2 interventions open at discharge", "2 errors"]
 
 
@@ -508,8 +523,8 @@ def test_flag_exit_answers_missing(secure: Validator, spec: DatasetSpec, refdata
     REFHEPCTX, LIVSCRN) and when released (RECONNECT, THNALOX, HOMELESSEXIT, RTOAGNCY)."""
     rec = discharged(in_treatment())
     rec.update({"EXITD": "2026-11-02", "EXITRSN": "R"})
-    record, _ = check(secure, rec)
-    missing = exit_missing(record, spec, refdata)
+    record, findings = check(secure, rec)
+    missing = exit_missing(findings, spec)
     assert set(missing) == {
         "LIVSCRN",
         "MHTXEXIT",
@@ -520,12 +535,28 @@ def test_flag_exit_answers_missing(secure: Validator, spec: DatasetSpec, refdata
         "HOMELESSEXIT",
         "RTOAGNCY",
     }
-    flags = prison_flags(record, spec, refdata, consented=False, errors=0, today=TODAY)
+    flags = flags_of(record, findings, spec, refdata, consented=False)
     assert [f.kind for f in flags] == ["exit_missing", "no_consent"]
     assert flags[0].text == "8 exit answers missing"
     rec["RTOAGNCY"] = "1"
-    record, _ = check(secure, rec)
-    assert "EXITDEST" in exit_missing(record, spec, refdata)
+    record, findings = check(secure, rec)
+    assert "EXITDEST" in exit_missing(findings, spec)
+
+
+def test_exit_answers_missing_are_the_ones_the_checks_find(
+    secure: Validator, spec: DatasetSpec, refdata: RefData
+) -> None:
+    """Dataset R v1.2 EXITD/EXITRSN (given together) and EXITDEST ("required if ... exit
+    reason is 'transferred'"): the flag counts what the record's checks find
+    (secure_exit_date_and_reason_together, secure_exit_destination_when_needed)."""
+    rec = discharged(in_treatment(), reason="84")
+    rec["EXITRSN"] = "T"
+    record, findings = check(secure, rec)
+    rules = {f.field: f.rule_id for f in findings}
+    assert rules["EXITD"] == "secure_exit_date_and_reason_together"
+    assert rules["EXITDEST"] == "secure_exit_destination_when_needed"
+    assert {"EXITD", "EXITDEST"} <= set(exit_missing(findings, spec))
+    assert [f.kind for f in flags_of(record, findings, spec, refdata)] == ["exit_missing"]
 
 
 def test_caseload_groups(spec: DatasetSpec, refdata: RefData) -> None:
