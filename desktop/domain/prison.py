@@ -31,8 +31,10 @@ from desktop.domain.spec import DatasetSpec, RefData, RequirementKind
 from desktop.domain.values import parse_date, say_date
 from desktop.domain.workflow import (
     REOPEN_WITHIN_DAYS,
+    Action,
     Flag,
     SecureState,
+    Step,
     can_reopen_discharge,
     secure_step,
 )
@@ -289,7 +291,7 @@ def offer(
 
     return Offer(
         state=str(step.state),
-        next_step=_next_step(step.state, record, spec, refdata, opened, exit_blocked, today),
+        next_step=_next_step(step, record, spec, refdata, opened, exit_blocked),
         open_interventions=opened,
         end_interventions_on=end_on,
         discharge_blocked=discharge_blocked,
@@ -299,15 +301,15 @@ def offer(
 
 
 def _next_step(
-    state: str,
+    step: Step,
     record: Record,
     spec: DatasetSpec,
     refdata: RefData,
     opened: tuple[int, ...],
     exit_blocked: str | None,
-    today: date,
 ) -> str:
-    values = record.values
+    """What to do next, in words, for the workflow step (re-opening as the step allows)."""
+    values, state = record.values, step.state
     if state == SecureState.RECEIVED:
         return "Record the triage date: the first meeting with a drug and alcohol worker here."
     if state == SecureState.TRIAGED:
@@ -323,9 +325,8 @@ def _next_step(
             " spice use (and the 13-week review for clients on opioid substitution)."
         )
     if state == SecureState.DISCHARGED:
-        discharged = record.date("DISD")
         reopen = ""
-        if discharged is not None and can_reopen_discharge(discharged, today):
+        if Action.REOPEN_EPISODE in step.actions:
             reopen = (
                 f" If the client re-presents within {REOPEN_WITHIN_DAYS} days of discharge the"
                 " episode may be re-opened."
@@ -344,7 +345,7 @@ def _next_step(
             f"{said}, released. If the client comes back into custody, even after a short"
             " time in the community, open a new episode."
         )
-    if court_transfer(record, spec, refdata):
+    if Action.REOPEN_AFTER_COURT in step.actions:
         return (
             f"{said}, transferred (e.g. for a court appearance or video link). If the client"
             " returns here, re-open this episode and open new interventions."

@@ -335,6 +335,22 @@ def test_reopen_after_court_needs_a_transfer_in_custody(
     assert not decision.allowed and "before the exit date" in decision.message
 
 
+def test_after_an_exit_the_sheet_speaks_of_re_opening_only_as_the_workflow_allows(
+    secure: Validator, spec: DatasetSpec, refdata: RefData
+) -> None:
+    """Appendix D: an exited episode is re-opened only after a court appearance or video
+    link transfer ('transferred – in custody' with exit 'transferred'); a client who
+    absconded after such a discharge is not offered a re-open."""
+    record, _ = check(secure, court_closed())
+    step = offer(record, spec, refdata, TODAY)
+    assert "re-open this episode" in step.next_step
+    absconded = exited(discharged(in_treatment(), on="2026-11-16", reason="84"), "2026-11-16", "A")
+    record, _ = check(secure, absconded)
+    step = offer(record, spec, refdata, TODAY)
+    assert "re-open" not in step.next_step
+    assert not can_reopen(record, spec, refdata, ReopenReason.COURT, TODAY).allowed
+
+
 @pytest.mark.parametrize(("gap", "allowed"), [(0, True), (10, True), (20, True), (21, False)])
 def test_reopen_after_discharge_only_when_the_gap_is_under_21_days(
     secure: Validator, spec: DatasetSpec, refdata: RefData, gap: int, allowed: bool
