@@ -9,7 +9,7 @@ from desktop.domain.findings import Finding, Severity
 from desktop.domain.record import Context
 from desktop.domain.spec import RefData
 from desktop.domain.validation import Validator
-from desktop.domain.workflow import cjit_step, secure_step
+from desktop.domain.workflow import cjit_step, consent_decision, secure_step
 
 # Which date opens and which closes an episode, per dataset.
 OPENED_BY = {"cjit-q": ("TRIAGED", "REFLD"), "secure-r": ("RECPDT", "TRIAGED")}
@@ -20,13 +20,15 @@ CLOSED_BY = {"cjit-q": "DISD", "secure-r": "EXITD"}
 class Summary:
     """The sortable facts of one episode, plus its findings.
 
-    ``consent`` is the NDTMS consent code as entered (Y/N) or None when not yet recorded.
+    ``consent`` is the NDTMS consent code as entered (Y/N) or None when not yet recorded;
+    ``consent_decision`` what it records: 'given', 'refused' or None.
     """
 
     state: str
     opened_on: date | None
     closed_on: date | None
     consent: str | None
+    consent_decision: str | None
     client_ref: str | None
     finitial: str | None
     sinitial: str | None
@@ -53,6 +55,7 @@ def summarise(
         opened_on=opened,
         closed_on=record.date(CLOSED_BY[dataset]),
         consent=record.text("CONSENT"),
+        consent_decision=consent_decision(refdata, validator.spec, record.text("CONSENT")),
         client_ref=record.text("CLIENT"),
         finitial=record.text("FINITIAL"),
         sinitial=record.text("SINITIAL"),

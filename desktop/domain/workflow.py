@@ -188,6 +188,22 @@ def consent_given(refdata: RefData, spec: DatasetSpec, code: object) -> bool:
     return field is not None and str(code) in refdata.field_tagged(field, "yes")
 
 
+def consent_decision(refdata: RefData, spec: DatasetSpec, code: object) -> str | None:
+    """What a CONSENT code records as a consent event: 'given' (the 'yes' tag), 'refused'
+    (the 'no' tag), or None when blank or not a known answer.
+
+    Seed 001/002 CONSENT; each change of the answer is a dated consent event.
+    """
+    field = spec.by_header.get("CONSENT")
+    if field is None or code in (None, ""):
+        return None
+    if str(code) in refdata.field_tagged(field, "yes"):
+        return "given"
+    if str(code) in refdata.field_tagged(field, "no"):
+        return "refused"
+    return None
+
+
 def offered_lists(record: Record, refdata: RefData, spec: DatasetSpec) -> dict[str, str]:
     """Fields whose choices the workflow narrows now: header → the code list to offer.
 

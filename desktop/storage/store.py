@@ -73,9 +73,6 @@ ITEM_TABLES: dict[str, type[ItemRow]] = {
     "cjit-q": Referral,
     "secure-r": Intervention,
 }
-CONSENT_VALUES = {"Y": "given", "N": "refused"}
-
-
 def _raw(conn: Any) -> Any:
     """The keyed ``sqlcipher3`` connection under a SQLAlchemy connection."""
     return conn.connection.dbapi_connection
@@ -910,7 +907,7 @@ class Store:
         if changes or row is None:
             self._audit(s, "create" if row is None else "update", "episode", episode_id, changes)
         self._store_items(s, db, dataset, episode_id, split.items)
-        if summary.consent in CONSENT_VALUES and summary.consent != old_consent:
+        if summary.consent_decision is not None and summary.consent != old_consent:
             db.execute(
                 "INSERT INTO consent_events (id, client_id, episode_id, kind, value, agencies,"
                 " recorded_on, recorded_by, recorded_at) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -919,7 +916,7 @@ class Store:
                     client_id,
                     episode_id,
                     "ndtms",
-                    CONSENT_VALUES[summary.consent],
+                    summary.consent_decision,
                     None,
                     _day(today or self._clock().date()),
                     self.user.id,
@@ -1418,14 +1415,14 @@ class Store:
                         "fields": _json(values),
                     }
                 )
-            if summary.consent in CONSENT_VALUES:
+            if summary.consent_decision is not None:
                 consents.append(
                     {
                         "id": new_id(),
                         "client_id": cid,
                         "episode_id": eid,
                         "kind": "ndtms",
-                        "value": CONSENT_VALUES[summary.consent],
+                        "value": summary.consent_decision,
                         "agencies": None,
                         "recorded_on": summary.opened_on or self._clock().date(),
                         "recorded_by": self.user.id,

@@ -129,3 +129,16 @@ def test_closure_reasons_offered_follow_the_caseload_start_appendix_e(refdata: R
     assert offered_lists(before, refdata, spec) == {"CJDISRSN": "CJDISRSN_PRIOR"}
     assert offered_lists(after, refdata, spec) == {"CJDISRSN": "CJDISRSN_CASELOAD"}
     assert offered_lists(after, refdata, refdata.datasets["secure-r"]) == {}
+
+
+def test_consent_decision_follows_the_tags_not_the_codes(refdata: RefData) -> None:
+    """Seed 001/002 CONSENT: the 'yes' tag is consent given, the 'no' tag refused; a blank
+    or unknown answer records no consent event."""
+    from desktop.domain.workflow import consent_decision
+
+    for dataset in ("cjit-q", "secure-r"):
+        spec = refdata.datasets[dataset]
+        assert consent_decision(refdata, spec, "Y") == "given"
+        assert consent_decision(refdata, spec, "N") == "refused"
+        assert consent_decision(refdata, spec, "") is None
+        assert consent_decision(refdata, spec, "Q") is None
