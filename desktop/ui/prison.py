@@ -48,7 +48,7 @@ from desktop.domain.findings import Finding
 from desktop.domain.prison import EpisodeBrief, Offer, ReopenReason, Stay
 from desktop.domain.record import Context, Record
 from desktop.domain.spec import DatasetSpec, FieldType, RefData
-from desktop.domain.values import parse_date, parse_partial_date
+from desktop.domain.values import parse_date
 from desktop.domain.workflow import SecureState, consent_given
 from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
@@ -542,7 +542,6 @@ class ProgressPart(SheetPart):
         after = prison.reopen_guidance(record, raw)
         self.reopened.setText(after or "")
         self.reopened.setVisible(after is not None)
-        self._quiet_partial_dates()
 
     def _stay_with(self, record: Record) -> Stay | None:
         if self.stay is None:
@@ -550,18 +549,6 @@ class ProgressPart(SheetPart):
         here = EpisodeBrief.of(self.episode_id or "", record.values)
         others = [e for e in self.stay.episodes if e.episode_id != self.episode_id]
         return prison.stay_of(here.episode_id, [here, *others])
-
-    def _quiet_partial_dates(self) -> None:
-        """A month or a year is not a day: no weekday beside it, and the note on hover."""
-        for editor in self.sheet.editors.values():
-            if editor.spec.type is not FieldType.PARTIAL_DATE:
-                continue
-            parsed = parse_partial_date(editor.value()) if editor.value() else None
-            if parsed is not None and parsed.note:
-                editor.weekday.setText("")
-                editor.weekday.setToolTip(parsed.note[0].upper() + parsed.note[1:])
-            else:
-                editor.weekday.setToolTip("")
 
 
 # ------------------------------------------------------------------------ caseload
