@@ -1086,8 +1086,8 @@ class Store:
         }
         order = columns.get(query.order_by, Episode.updated_at)
         ordered = order.desc() if query.descending else order.asc()
-        keys = [k for k in query.extract if k.replace("_", "").isalnum()]
-        extracted = [func.json_extract(Episode.fields, f"$.{k}") for k in keys]
+        keys = [k for k in query.extract if _field_key(k)]
+        extracted = [_stored_field(k) for k in keys]
         if query.dataset == self.settings.dataset:
             query = replace(query, dataset=None)  # a store holds its own dataset only
         if order.table is Client.__table__:
@@ -1177,8 +1177,8 @@ class Store:
             state = literal_column("+episodes.state") if query.closed_from else Episode.state
             stmt = stmt.where(state.in_(query.states))
         for key, codes in query.fields_in:
-            if key.replace("_", "").isalnum():
-                stored = func.upper(func.json_extract(Episode.fields, f"$.{key}"))
+            if _field_key(key):
+                stored = func.upper(_stored_field(key))
                 stmt = stmt.where(stored.in_(codes))
         text = (query.search or "").strip()
         if text:
@@ -1604,6 +1604,16 @@ class Store:
         if self.last_backup is not None and self._clock() - self.last_backup < BACKUP_EVERY:
             return None
         return self.backup("hourly")
+
+
+def _field_key(key: str) -> bool:
+    """A field name safe to put in a JSON path (letters, digits, underscores)."""
+    return key.replace("_", "").isalnum()
+
+
+def _stored_field(key: str) -> ColumnElement[Any]:
+    """An episode's stored value of one field, read in SQL (no row is loaded)."""
+    return func.json_extract(Episode.fields, f"$.{key}")
 
 
 def _same_way(table: str, query: CaseloadQuery) -> ColumnElement[int]:
