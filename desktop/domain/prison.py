@@ -28,7 +28,7 @@ from desktop.domain.period import Period
 from desktop.domain.record import Record, item_date
 from desktop.domain.rules.secure import OST_REVIEW_DAYS
 from desktop.domain.spec import DatasetSpec, RefData, RequirementKind
-from desktop.domain.values import parse_date, say_date
+from desktop.domain.values import as_date, say_date
 from desktop.domain.workflow import (
     REOPEN_WITHIN_DAYS,
     Action,
@@ -44,13 +44,6 @@ EXIT_FIELDS = ("EXITD", "EXITRSN", "EXITDEST")
 # Kept on this laptop only (the "_" prefix): when and why the episode was last re-opened.
 REOPENED = "_REOPENED"
 REOPEN_REASON = "_REOPENREASON"
-
-
-def _day(value: object) -> date | None:
-    if value in (None, ""):
-        return None
-    parsed = parse_date(value).value
-    return parsed if isinstance(parsed, date) else None
 
 
 def _when(day: date) -> str:
@@ -115,11 +108,11 @@ class EpisodeBrief:
         reason = values.get("EXITRSN")
         return cls(
             episode_id=episode_id,
-            initial_reception=_day(values.get("INTRCPTD")),
-            reception=_day(values.get("RECPDT")),
-            triaged=_day(values.get("TRIAGED")),
-            discharged=_day(values.get("DISD")),
-            exited=_day(values.get("EXITD")),
+            initial_reception=as_date(values.get("INTRCPTD")),
+            reception=as_date(values.get("RECPDT")),
+            triaged=as_date(values.get("TRIAGED")),
+            discharged=as_date(values.get("DISD")),
+            exited=as_date(values.get("EXITD")),
             exit_reason=str(reason) if reason not in (None, "") else None,
         )
 
@@ -680,7 +673,7 @@ def reopen_changes(
     closed: list[object] = []
     if isinstance(items, list):
         for item in items:
-            if isinstance(item, Mapping) and _day(item.get("MODEND")) is None and discharged:
+            if isinstance(item, Mapping) and as_date(item.get("MODEND")) is None and discharged:
                 item = {**item, "MODEND": discharged.isoformat()}
             closed.append(item)
     out[spec.items_key] = closed
@@ -691,7 +684,7 @@ def reopen_changes(
 
 def reopen_guidance(record: Record, raw: Mapping[str, object]) -> str | None:
     """After a re-open: old interventions stay closed and new ones are opened (appendix D)."""
-    reopened = _day(raw.get(REOPENED))
+    reopened = as_date(raw.get(REOPENED))
     if reopened is None or "DISD" in record.values:
         return None
     old_open = [

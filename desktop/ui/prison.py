@@ -48,7 +48,7 @@ from desktop.domain.findings import Finding
 from desktop.domain.prison import EpisodeBrief, Offer, ReopenReason, Stay
 from desktop.domain.record import Context, Record
 from desktop.domain.spec import DatasetSpec, FieldType, RefData
-from desktop.domain.values import parse_date
+from desktop.domain.values import as_date
 from desktop.domain.workflow import SecureState, consent_given
 from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
@@ -68,11 +68,6 @@ STATES = {
     SecureState.EXITED: "Exited",
 }
 DATE_TYPES = (FieldType.DATE, FieldType.PARTIAL_DATE)
-
-
-def _day(text: object) -> date | None:
-    value = parse_date(text).value if text not in (None, "") else None
-    return value if isinstance(value, date) else None
 
 
 def sheet_client(raw: Mapping[str, object]) -> str | None:
@@ -99,7 +94,7 @@ class DateLine(QLineEdit):
         self.setMaximumWidth(96)
 
     def day(self) -> date | None:
-        return _day(self.text())
+        return as_date(self.text())
 
 
 # ----------------------------------------------------------------- interventions table
@@ -131,7 +126,7 @@ class InterventionDelegate(QStyledItemDelegate):
             name = self.names.get(text.upper())
             option.text = f"{text}{SEP}{name}" if name else text
         elif header in self.dates and text:
-            day = _day(text)
+            day = as_date(text)
             option.text = day.strftime("%d/%m/%Y") if day else text
         elif header == "MODEND" and not text:
             option.text = "open"
@@ -596,7 +591,7 @@ def forget_flags() -> None:
 
 def client_episodes(store: Store, client_id: str, dob: object) -> list[EpisodeBrief]:
     """The client's episodes in this store, found by date of birth (an indexed search)."""
-    day = _day(dob)
+    day = as_date(dob)
     if day is None:
         return []
     rows = store.caseload(CaseloadQuery(search=day.isoformat(), limit=200))
