@@ -205,6 +205,8 @@ class Offer:
         discharge_blocked: why discharge is not possible yet (None when it is).
         exit_blocked: why the exit is not offered yet (None when it is).
         shut: blank fields not asked now → why (shown on hover).
+        new_episode: whether a new episode for the same client is offered (after an exit,
+            unless the client died).
     """
 
     state: str
@@ -214,6 +216,7 @@ class Offer:
     discharge_blocked: str | None = None
     exit_blocked: str | None = None
     shut: Mapping[str, str] = field(default_factory=dict)
+    new_episode: bool = False
 
 
 def _plural(n: int, word: str) -> str:
@@ -233,7 +236,8 @@ def offer(
     Source: dataset R v1.2 DISD/DISRSN ("prior to discharge all interventions must have end
     dates"), EXITD/EXITRSN ("prior to exit all episodes must have discharge dates and
     discharge reasons"), and RECONNECT, THNALOX, HOMELESSEXIT, RTOAGNCY (asked only when the
-    exit reason is 'released').
+    exit reason is 'released'); appendix D (a client received again after leaving gets a new
+    episode under the same client).
     """
     step = secure_step(record, refdata, today)
     values = record.values
@@ -290,6 +294,8 @@ def offer(
         discharge_blocked=discharge_blocked,
         exit_blocked=exit_blocked,
         shut=shut,
+        new_episode=step.state == SecureState.EXITED
+        and not _has_tag(spec, refdata, "EXITRSN", exit_reason, "died"),
     )
 
 
@@ -565,11 +571,6 @@ REOPEN_REASONS: Mapping[ReopenReason, str] = {
 class ReopenDecision:
     allowed: bool
     message: str
-
-
-def exit_reason_is(record: Record, spec: DatasetSpec, refdata: RefData, tag: str) -> bool:
-    """Whether the exit reason carries ``tag`` (transferred, released, absconded, died)."""
-    return _has_tag(spec, refdata, "EXITRSN", record.values.get("EXITRSN"), tag)
 
 
 def court_transfer(record: Record, spec: DatasetSpec, refdata: RefData) -> bool:

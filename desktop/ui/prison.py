@@ -521,12 +521,10 @@ class ProgressPart(SheetPart):
             caption = sheet.labels.get(header)
             if caption is not None:
                 caption.setEnabled(False)
-        exited = step.state == SecureState.EXITED
         discharged = step.state in (SecureState.DISCHARGED, SecureState.EXITED)
         self.reopen.setVisible(discharged)
         self.reopen.setEnabled(self.episode_id is not None)
-        died = prison.exit_reason_is(record, spec, refdata, "died")
-        self.new_episode.setVisible(exited and not died and sheet_client(raw) is not None)
+        self.new_episode.setVisible(step.new_episode and sheet_client(raw) is not None)
         hint = prison.record_hint(record, spec, refdata)
         if hint is None:
             self.hint.hide()

@@ -250,6 +250,22 @@ def test_released_to_the_community_and_received_again_is_a_new_episode(
     assert len(found) == 2
 
 
+def test_a_new_episode_is_offered_after_an_exit_unless_the_client_died(
+    secure: Validator, spec: DatasetSpec, refdata: RefData
+) -> None:
+    """Appendix D: a client received again after leaving (released, even for a short time,
+    transferred or absconded) gets a new episode under the same client; a client whose
+    exit reason is 'died' does not."""
+    record, _ = check(secure, released(discharged(in_treatment(), reason="83")))
+    assert offer(record, spec, refdata, TODAY).new_episode
+    record, _ = check(secure, exited(discharged(in_treatment(), reason="84"), reason="A"))
+    assert offer(record, spec, refdata, TODAY).new_episode
+    record, _ = check(secure, exited(discharged(in_treatment(), reason="89"), reason="D"))
+    assert not offer(record, spec, refdata, TODAY).new_episode
+    record, _ = check(secure, discharged(in_treatment()))
+    assert not offer(record, spec, refdata, TODAY).new_episode
+
+
 def test_deported_client(secure: Validator, spec: DatasetSpec, refdata: RefData) -> None:
     """Appendix D 'incomplete – client deported' with destination 'outside the UK'
     (EXITDEST); not an appendix G release, so no scenario is suggested."""
