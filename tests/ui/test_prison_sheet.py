@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QComboBox, QLineEdit
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
-from desktop import paths
 from desktop.domain.spec import RefData
 from desktop.storage.models import AuditEvent
 from desktop.storage.store import Store
@@ -37,11 +36,6 @@ from tests.domain.prisonkit import (
 PASSWORD = "worker password"
 REPO = Path(__file__).resolve().parents[2]
 RELEASE_ONLY = ("RECONNECT", "THNALOX", "HOMELESSEXIT", "RTOAGNCY")
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
 
 
 @pytest.fixture
