@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QComboBox,
-    QCompleter,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -39,7 +37,7 @@ from desktop.domain.workflow import (
     dropped_out_since,
     transfer_destination,
 )
-from desktop.ui.sheet import LABEL_WIDTH, SEP, Sheet, SheetPart
+from desktop.ui.sheet import LABEL_WIDTH, SEP, Sheet, SheetPart, code_combo, offer_codes
 
 NOTICE_STYLE = "background: #e8f0fe; color: #0b2e59; padding: 4px; border: 1px solid #0b2e59;"
 
@@ -244,9 +242,7 @@ class ClosurePart(SheetPart):
     def __init__(self, sheet: Sheet) -> None:
         super().__init__()
         self.sheet = sheet
-        self.where = QComboBox()
-        self.where.setEditable(True)
-        self.where.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.where = code_combo()
         self.where.setAccessibleName("Transferred to")
         self.where.setToolTip("Where the client went: kept on this laptop, never sent to NDTMS.")
         self.where.editTextChanged.connect(lambda _t: self.changed.emit())
@@ -269,19 +265,8 @@ class ClosurePart(SheetPart):
         if list_name == self._list:
             return
         self._list = list_name
-        text = self.where.currentText()
-        self.where.blockSignals(True)
-        self.where.clear()
-        self.where.addItem("")
-        if list_name is not None:
-            for code in self.sheet.refdata.lists[list_name].codes.values():
-                self.where.addItem(f"{code.code}{SEP}{code.label}", code.code)
-        completer = QCompleter(self.where.model(), self.where)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.where.setCompleter(completer)
-        self.where.setEditText(text)
-        self.where.blockSignals(False)
+        codes = self.sheet.refdata.lists[list_name].codes.values() if list_name else ()
+        offer_codes(self.where, [(c.code, c.label) for c in codes])
 
     def load(self, raw: Mapping[str, object]) -> None:
         value = raw.get(TRANSFER_TO)

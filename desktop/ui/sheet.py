@@ -94,6 +94,31 @@ def _shown(spec: FieldSpec, value: object) -> str:
     return day.strftime("%d/%m/%Y") if day is not None else text
 
 
+def code_combo() -> QComboBox:
+    """A box for a coded answer: type the code or words of its label, or pick from the list."""
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(6)
+    completer = QCompleter(combo.model(), combo)
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    combo.setCompleter(completer)
+    return combo
+
+
+def offer_codes(combo: QComboBox, codes: list[tuple[str, str]]) -> None:
+    """Offer these (code, label) pairs and a blank, keeping what was typed; no signal."""
+    text = combo.currentText()
+    with QSignalBlocker(combo):
+        combo.clear()
+        combo.addItem("", "")
+        for code, label in codes:
+            combo.addItem(f"{code}{SEP}{label}", code)
+        combo.setEditText(text)
+
+
 def _code_of(text: str) -> str:
     """The code in a combo box's text: 'code – label' or a typed code."""
     return text.split(SEP, 1)[0].strip()
@@ -113,18 +138,8 @@ class FieldEditor(QWidget):
         layout.setSpacing(4)
         self.input: QComboBox | QLineEdit
         if spec.type is FieldType.CODE:
-            combo = QComboBox()
-            combo.setEditable(True)
-            combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-            combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-            )
-            combo.setMinimumContentsLength(6)
-            self._fill(combo, [(c.code, c.label) for c, _ in refdata.codes_for(spec)])
-            completer = QCompleter(combo.model(), combo)
-            completer.setFilterMode(Qt.MatchFlag.MatchContains)
-            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-            combo.setCompleter(completer)
+            combo = code_combo()
+            offer_codes(combo, [(c.code, c.label) for c, _ in refdata.codes_for(spec)])
             combo.editTextChanged.connect(self._on_edit)
             self.input = combo
         else:
@@ -171,21 +186,10 @@ class FieldEditor(QWidget):
         note = parsed.note if parsed is not None and partial and parsed.note else ""
         self.weekday.setToolTip(note[:1].upper() + note[1:])
 
-    @staticmethod
-    def _fill(combo: QComboBox, codes: list[tuple[str, str]]) -> None:
-        combo.addItem("", "")
-        for code, label in codes:
-            combo.addItem(f"{code}{SEP}{label}", code)
-
     def restrict(self, codes: list[tuple[str, str]]) -> None:
         """Offer only these codes (the workflow decides which), keeping what was typed."""
-        if not isinstance(self.input, QComboBox):
-            return
-        text = self.input.currentText()
-        with QSignalBlocker(self.input):
-            self.input.clear()
-            self._fill(self.input, codes)
-            self.input.setEditText(text)
+        if isinstance(self.input, QComboBox):
+            offer_codes(self.input, codes)
 
     def value(self) -> str:
         if isinstance(self.input, QComboBox):
