@@ -36,6 +36,7 @@ from desktop.domain.workflow import (
     SecureState,
     Step,
     can_reopen_discharge,
+    court_transfer,
     secure_step,
 )
 
@@ -573,12 +574,6 @@ class ReopenDecision:
     message: str
 
 
-def court_transfer(record: Record, spec: DatasetSpec, refdata: RefData) -> bool:
-    """Closed down for a court appearance or video link: discharge 'transferred – in
-    custody' (appendix D)."""
-    return _has_tag(spec, refdata, "DISRSN", record.values.get("DISRSN"), "transferred_in_custody")
-
-
 def can_reopen(
     record: Record,
     spec: DatasetSpec,
@@ -638,16 +633,18 @@ def can_reopen(
             f"Re-opened: the client re-presented {(returned - discharged).days} days after"
             " discharge.",
         )
-    if not court_transfer(record, spec, refdata):
+    if not _has_tag(spec, refdata, "DISRSN", values.get("DISRSN"), "transferred_in_custody"):
         return ReopenDecision(
             False,
             "Only an episode closed as 'transferred – in custody' for a court appearance or"
             " video link can be re-opened on the client's return.",
         )
-    if exit_reason not in (None, "") and not _has_tag(
-        spec, refdata, "EXITRSN", exit_reason, "transferred"
-    ):
-        return ReopenDecision(False, "The exit reason is not 'transferred'.")
+    if not court_transfer(record, refdata):
+        return ReopenDecision(
+            False,
+            "The client has not left this setting for court (exit 'transferred'): re-open"
+            f" within {REOPEN_WITHIN_DAYS} days of the discharge instead.",
+        )
     return ReopenDecision(True, f"Re-opened: {REOPEN_REASONS[reason].lower()}.")
 
 

@@ -120,7 +120,7 @@ def secure_step(record: Record, refdata: RefData, today: date) -> Step:
     open_items = [i for i in record.items if item_date(i, "MODEND") is None]
     if "EXITD" in values:
         actions: tuple[Action, ...] = ()
-        if _court_transfer(record, refdata):
+        if court_transfer(record, refdata):
             actions = (Action.REOPEN_AFTER_COURT,)
         return Step(SecureState.EXITED, actions)
     if "DISD" in values:
@@ -160,8 +160,10 @@ def can_reopen_discharge(discharged: date, re_presented: date) -> bool:
     return timedelta(0) <= re_presented - discharged < timedelta(days=REOPEN_WITHIN_DAYS)
 
 
-def _court_transfer(record: Record, refdata: RefData) -> bool:
-    """Whether the exit was a transfer for a court appearance (appendix D)."""
+def court_transfer(record: Record, refdata: RefData) -> bool:
+    """Whether the client left for a court appearance or video link: discharge
+    'transferred – in custody' and exit 'transferred' (appendix D). Only such an exited
+    episode is re-opened on the client's return."""
     disrsn, exitrsn = record.text("DISRSN"), record.text("EXITRSN")
     return (
         disrsn is not None

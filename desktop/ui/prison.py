@@ -49,7 +49,7 @@ from desktop.domain.prison import EpisodeBrief, Offer, ReopenReason, Stay
 from desktop.domain.record import Context, Record
 from desktop.domain.spec import DatasetSpec, FieldType, RefData
 from desktop.domain.values import as_date
-from desktop.domain.workflow import SecureState, consent_given
+from desktop.domain.workflow import SecureState, consent_given, court_transfer
 from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
 from desktop.ui.sheet import SEP, Sheet, SheetPart
@@ -429,7 +429,7 @@ class ReopenDialog(QDialog):
         layout.addWidget(buttons)
         default = (
             ReopenReason.COURT
-            if prison.court_transfer(record, spec, refdata)
+            if court_transfer(record, refdata)
             else ReopenReason.SHORT_GAP
         )
         self.buttons[default].setChecked(True)

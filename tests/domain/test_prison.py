@@ -606,3 +606,16 @@ def test_caseload_groups(spec: DatasetSpec, refdata: RefData) -> None:
     assert released_now.fields_in == (
         ("EXITRSN", tuple(sorted(refdata.tagged("EXITRSN", "released")))),
     )
+
+
+def test_a_court_re_open_needs_the_client_to_have_left(
+    secure: Validator, spec: DatasetSpec, refdata: RefData
+) -> None:
+    """Appendix D: the court appearance / video link re-open is for a client who left
+    ('transferred – in custody' and exit 'transferred'); one discharged in custody but not
+    exited is re-opened only within 21 days of the discharge (dataset R DISD)."""
+    rec = discharged(in_treatment(), on="2026-09-01", reason="84")
+    record, _ = check(secure, rec)
+    decision = can_reopen(record, spec, refdata, ReopenReason.COURT, TODAY)
+    assert not decision.allowed and "not left this setting" in decision.message
+    assert not can_reopen(record, spec, refdata, ReopenReason.SHORT_GAP, TODAY).allowed
