@@ -27,7 +27,7 @@ from desktop.domain.findings import Finding
 from desktop.domain.period import Period
 from desktop.domain.record import Record, item_date
 from desktop.domain.rules.secure import OST_REVIEW_DAYS
-from desktop.domain.spec import DatasetSpec, RefData, RequirementKind
+from desktop.domain.spec import DatasetSpec, RefData
 from desktop.domain.values import as_date, say_date
 from desktop.domain.workflow import (
     REOPEN_WITHIN_DAYS,
@@ -37,6 +37,7 @@ from desktop.domain.workflow import (
     Step,
     can_reopen_discharge,
     court_transfer,
+    not_applicable,
     secure_step,
 )
 
@@ -172,7 +173,8 @@ def stay_of(episode_id: str, episodes: Iterable[EpisodeBrief]) -> Stay | None:
 
 
 def release_only_fields(spec: DatasetSpec) -> tuple[str, ...]:
-    """Fields asked only when the exit reason is a release (``when EXITRSN = released``).
+    """Fields asked only when the exit reason is a release (``applies = "when EXITRSN =
+    released"`` in the dataset file).
 
     Source: dataset R v1.2 RECONNECT, THNALOX, HOMELESSEXIT and RTOAGNCY ("should be
     populated if the client's exit reason is 'released'").
@@ -180,10 +182,9 @@ def release_only_fields(spec: DatasetSpec) -> tuple[str, ...]:
     return tuple(
         f.header
         for f in spec.fields
-        if f.requirement.kind is RequirementKind.WHEN
-        and f.requirement.condition is not None
-        and f.requirement.condition.field == "EXITRSN"
-        and f.requirement.condition.values == frozenset({"released"})
+        if f.applies is not None
+        and f.applies.field == "EXITRSN"
+        and f.applies.values == frozenset({"released"})
     )
 
 
@@ -275,17 +276,10 @@ def offer(
                 shut[header] = exit_blocked
 
     exit_reason = values.get("EXITRSN")
-    released = _has_tag(spec, refdata, "EXITRSN", exit_reason, "released")
-    if not released:
-        why = (
-            "asked only when the client is released (exit reason 'Released')."
-            if exit_reason is None
-            else "asked only on release; the exit reason is "
-            f"{_label(spec, refdata, 'EXITRSN', exit_reason)}."
-        )
-        for header in release_only_fields(spec):
-            if header not in values:
-                shut[header] = why[0].upper() + why[1:]
+    not_asked = not_applicable(record, spec, refdata)  # the dataset file's 'applies'
+    for header in release_only_fields(spec):
+        if header in not_asked:
+            shut[header] = not_asked[header]
 
     return Offer(
         state=str(step.state),

@@ -407,11 +407,15 @@ def not_applicable(record: Record, spec: DatasetSpec, refdata: RefData) -> dict[
                 continue
             out[field.header] = f"Asked once {target.label.lower()} is filled in."
             continue
-        if isinstance(current, str) and (
-            current in cond.values
-            or any(current in refdata.field_tagged(target, v) for v in cond.values)
-        ):
+        wanted = set(cond.values)
+        for tag in cond.values:
+            wanted |= refdata.field_tagged(target, tag)
+        if isinstance(current, str) and current in wanted:
             continue
-        wanted = " or ".join(sorted(cond.values))
-        out[field.header] = f"Asked only when {target.label.lower()} is {wanted}."
+        labels = {c.code: c.label for c, _ in refdata.codes_for(target)}
+        named = " or ".join(f"'{labels[c]}'" for c in sorted(wanted) if c in labels)
+        why = f"Asked only with {target.label.lower()} {named or ' or '.join(sorted(wanted))}"
+        if isinstance(current, str):
+            why += f"; the {target.label.lower()} is '{labels.get(current, current)}'"
+        out[field.header] = why + "."
     return out
