@@ -1029,7 +1029,13 @@ class Store:
             why = prison.ReopenReason(reason)
         except ValueError:
             raise StoreError("Choose why the episode is re-opened.") from None
-        day = today or self._clock().date()
+        now = self._clock().date()
+        day = today or now  # the day the client came back
+        if day > now:
+            raise StoreError(
+                f"The return date {day:%d/%m/%Y} is after today: re-open on the day the"
+                " client is back."
+            )
         spec, validator = self.refdata.datasets[stored.dataset], self._validators[stored.dataset]
         record, _ = validator.check(stored.raw, self.context(day))
         decision = prison.can_reopen(record, spec, self.refdata, why, day)

@@ -157,3 +157,14 @@ def test_caseload_groups_filter_in_the_store(store: Store) -> None:
         found = {r.episode_id for r in store.caseload(query)}
         assert found == {s.episode_id for s in expected[group.key]}, group.key
         assert store.count_caseload(query) == len(found)
+
+
+def test_a_return_date_after_today_is_refused(store: Store) -> None:
+    """A re-open is recorded on the day the client is back, never ahead of it (the 21-day
+    window of dataset R DISD is measured to a real return)."""
+    from datetime import timedelta
+
+    saved = store.save_episode(discharged(in_treatment()), today=date(2026, 11, 3))
+    with pytest.raises(StoreError, match="after today"):
+        store.reopen_episode(saved.episode_id, "short_gap", date.today() + timedelta(days=3))
+    assert store.load_episode(saved.episode_id).raw.get("DISD")
