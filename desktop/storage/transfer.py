@@ -29,7 +29,6 @@ import base64
 import hashlib
 import json
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 
+from desktop.domain import consent
 from desktop.domain.summary import summarise
 from desktop.storage import audit
 from desktop.storage.errors import NotPermitted, StoreError
@@ -1832,41 +1832,11 @@ def find_client(store: Store, ref: str) -> str:
     return str(found[0][0])
 
 
-def _agency_named(agencies: str | None, agency: str) -> bool:
-    if not agencies or not agencies.strip():
-        return True
-    words = {w.upper() for w in re.findall(r"[A-Za-z0-9]+", agencies)}
-    return agency.upper() in words
-
-
 def sharing_refusal(store: Store, client_id: str, recipient_agency: str) -> str | None:
-    """Why this client's record may not be handed over now, or None if it may.
-
-    DIR briefing (seed 004, paragraphs 40-42): information is shared for continuity of care
-    only with the client's informed consent, for the agencies it names, and not after the
-    client withdraws it. The latest continuity-of-care decision decides.
-    """
-    history = [c for c in store.consent_history(client_id) if c.kind == "sharing"]
-    if not history:
-        return (
-            "No continuity-of-care consent is recorded for this client, so their record"
-            " cannot be handed over. Ask the client, and record their consent to share"
-            " (the DIR consent form) first."
-        )
-    latest = history[-1]
-    if latest.value != "given":
-        verb = "withdrew" if latest.value == "withdrawn" else "refused"
-        return (
-            f"The client {verb} continuity-of-care consent on {latest.recorded_on:%d %B %Y},"
-            " so their record cannot be handed over. Refer them as usual; the receiving team"
-            " will need to ask its own questions."
-        )
-    if not _agency_named(latest.agencies, recipient_agency):
-        return (
-            f"The client's consent names {latest.agencies}, not {recipient_agency}, so their"
-            " record cannot be handed over to that team. Record a consent that names it first."
-        )
-    return None
+    """Why this client's record may not be handed over now, or None if it may: the latest
+    continuity-of-care decision (DIR briefing, seed 004) as ``consent.handover_refusal``
+    reads the client's consent history."""
+    return consent.handover_refusal(store.consent_history(client_id), recipient_agency)
 
 
 def collect_handover(store: Store, client_id: str, recipient: Recipient) -> Outgoing:
