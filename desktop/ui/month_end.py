@@ -85,7 +85,6 @@ from desktop.export.submission import (
     CheckResult,
     ExportResult,
     Hit,
-    IdenticalFile,
     RuleFindings,
     check,
     export,
@@ -245,6 +244,12 @@ class Job(QThread):
     @property
     def cancelled(self) -> bool:
         return self._stop.is_set()
+
+    def problem(self, what: str) -> str:
+        """Why the job gave no result: the store's own words, or an unexpected problem."""
+        if isinstance(self.error, StoreError):
+            return str(self.error)
+        return _unexpected(what, self.error or TypeError())
 
 
 class _ProgressRow(QWidget):
@@ -723,11 +728,8 @@ class CheckWindow(QDialog):
         if isinstance(job.error, Cancelled) or (job.cancelled and job.error is not None):
             self.status.setText("The check was stopped; the figures below are from before.")
             return
-        if isinstance(job.error, StoreError):
-            self.status.setText(str(job.error))
-            return
         if job.error is not None or not isinstance(job.result, CheckResult):
-            self.status.setText(_unexpected("check", job.error or TypeError()))
+            self.status.setText(job.problem("check"))
             return
         self.show_result(job.result)
 
@@ -1083,12 +1085,8 @@ class ExportDialog(QDialog):
     def _failed(self, job: Job, what: str) -> None:
         if isinstance(job.error, Cancelled) or (job.cancelled and job.error is not None):
             self.say(f"The {what} was cancelled; no file was written.")
-        elif isinstance(job.error, IdenticalFile):
-            self.say(str(job.error), problem=True)  # it says that nothing was written
-        elif isinstance(job.error, StoreError):
-            self.say(str(job.error), problem=True)
-        else:
-            self.say(_unexpected(what, job.error or TypeError()), problem=True)
+        else:  # an identical file is refused in the store's words: nothing was written
+            self.say(job.problem(what), problem=True)
 
     def _exported(self, job: Job) -> None:
         self._idle()
@@ -1377,11 +1375,8 @@ class ReportWindow(QDialog):
         if self._asked != self.period.period():  # another month was chosen meanwhile
             self.run_report()
             return
-        if isinstance(job.error, StoreError):
-            self.status.setText(str(job.error))
-            return
         if job.error is not None or not isinstance(job.result, Report):
-            self.status.setText(_unexpected("report", job.error or TypeError()))
+            self.status.setText(job.problem("report"))
             return
         self.show_report(job.result)
 

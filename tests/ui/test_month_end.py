@@ -34,7 +34,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.domain.period import Period
 from desktop.export import pdf
-from desktop.export.submission import check, history
+from desktop.export.submission import ExportError, check, history
 from desktop.storage.extract import reading
 from desktop.storage.store import Store
 from desktop.ui import month_end as module
@@ -283,6 +283,31 @@ def test_double_clicking_a_finding_opens_the_episode_at_the_field(
     qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=where)
     assert window.episode_id == ids["bad_sex"]
     assert window.focusWidget() is window.sheet.editors["SEX"].input
+
+
+def test_a_check_that_fails_says_why_in_plain_words(
+    me: MonthEnd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal of the store is shown in its own words; anything else as an unexpected
+    problem naming only its type, never a traceback."""
+
+    def refused(*_a: Any, **_k: Any) -> object:
+        raise ExportError("The store refused; try again.")
+
+    def broken(*_a: Any, **_k: Any) -> object:
+        raise RuntimeError("no client data here")
+
+    monkeypatch.setattr(module, "check", refused)
+    window = me.show_check()
+    settle(me)
+    assert window.status.text() == "The store refused; try again."
+    monkeypatch.setattr(module, "check", broken)
+    window.run_check()
+    settle(me)
+    assert window.status.text().startswith(
+        "The check could not be finished because of an unexpected problem (RuntimeError)."
+    )
+    assert window.checked is None
 
 
 # ---------------------------------------------------------------------- the export
