@@ -1357,7 +1357,7 @@ class ReportWindow(QDialog):
             return
         store, period = self.month_end.store, self.period.period()
 
-        def work(_progress: Progress) -> object:
+        def work(_progress: Progress) -> object:  # the count has no steps to stop between
             return monthly_report(store, period)
 
         self.status.setText(f"Counting {period.label}…")
@@ -1379,11 +1379,6 @@ class ReportWindow(QDialog):
             self.status.setText(job.problem("report"))
             return
         self.show_report(job.result)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.job is not None:
-            self.job.cancel()
-        super().closeEvent(event)
 
     def show_report(self, report: Report) -> None:
         self.report = report
