@@ -862,7 +862,7 @@ class CheckWindow(QDialog):
         self.held.clear()
         count = len(result.held_back)
         self.held_title.setText(
-            f"Held back from the file: {count} record{'s' if count != 1 else ''} with errors"
+            f"Held back from the file: {_n(count, 'record')} with errors"
             + (" (double-click to open one)" if count else "")
         )
         rows = []
@@ -1030,7 +1030,7 @@ class ExportDialog(QDialog):
         answer = QMessageBox.question(
             self,
             APP_NAME,
-            f"{count} record{'s' if count != 1 else ''} with errors would normally be held back:"
+            f"{_n(count, 'record')} with errors would normally be held back:"
             f" {', '.join(shown)}{more}.\n\nNDTMS rejects records with errors. Send"
             f" {'them' if count != 1 else 'it'} anyway?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
@@ -1102,7 +1102,7 @@ class ExportDialog(QDialog):
         ]
         held = len(result.held_back)
         lines.append(
-            f"Held back for errors: {held} record{'s' if held != 1 else ''}"
+            f"Held back for errors: {_n(held, 'record')}"
             + (" (not in the file; Month end → Check… lists them)" if held else "")
         )
         if result.left_out_no_consent or result.drafts:
@@ -1433,7 +1433,7 @@ class ReportWindow(QDialog):
             )
             return None
         remember_folder("pdf", path.parent)
-        self.status.setText(f"Saved {path} ({pages} page{'s' if pages != 1 else ''}; counts only).")
+        self.status.setText(f"Saved {path} ({_n(pages, 'page')}; counts only).")
         return path
 
 
