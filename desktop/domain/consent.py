@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Protocol, TypeVar
 
+from desktop.domain.spec import DatasetSpec, RefData
+from desktop.domain.workflow import consent_decision
+
 SHARING = "sharing"
 
 
@@ -84,3 +87,11 @@ def handover_refusal(events: Iterable[ConsentEvent], agency: str) -> str | None:
             " record cannot be handed over to that team. Record a consent that names it first."
         )
     return None
+
+
+def answer_says(refdata: RefData, spec: DatasetSpec, code: object, value: str) -> bool:
+    """Whether the CONSENT answer ``code`` says what an NDTMS consent event recorded:
+    'given' is a 'yes' answer; 'refused' and 'withdrawn' are a 'no' answer (seed 001/002
+    CONSENT, read from the code list's tags)."""
+    wanted = "given" if value == "given" else "refused"
+    return consent_decision(refdata, spec, code) == wanted

@@ -72,7 +72,6 @@ CLIENT_EXTRA = ("name", "notes")
 EPISODE_EXTRA = ("notes", "draft")
 ATTRIBUTORS = ("FINITIAL", "SINITIAL", "DOB", "SEX")
 TRANSFERRED_FROM = "_TRANSFERRED_FROM"
-CONSENT_CODE = {"given": "Y", "refused": "N", "withdrawn": "N"}
 KIND_WORDS = {"cjit": "CJIT", "secure": "prison team"}
 SHEET_PARTS = ("store", "client", "episode", "episodes", "consent", "history")
 
@@ -780,8 +779,12 @@ class _Merge:
         """Consent events merge as a history and the latest decides the NDTMS consent."""
         if entity != "episode" or name != "CONSENT" or rid not in self.consent_latest:
             return None
-        code = CONSENT_CODE.get(self.consent_latest[rid][2])
-        return code if code in (theirs, ours) else None
+        store, value = self.store, self.consent_latest[rid][2]
+        spec = store.refdata.datasets[store.settings.dataset]
+        for answer in (theirs, ours):
+            if consent.answer_says(store.refdata, spec, answer, value):
+                return answer
+        return None
 
     def _conflict(
         self,

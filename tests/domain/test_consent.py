@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from desktop.domain.consent import agency_named, handover_refusal, latest_sharing
+from desktop.domain.consent import agency_named, answer_says, handover_refusal, latest_sharing
+from desktop.domain.spec import RefData
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,16 @@ def test_a_handover_needs_sharing_consent_given_and_naming_the_receiver() -> Non
     assert "refused continuity-of-care consent" in str(handover_refusal([refused], "L0001"))
     anyone = Event("sharing", "given", date(2026, 11, 20))
     assert handover_refusal([GIVEN, WITHDRAWN, anyone], "CJ456") is None
+
+
+def test_an_ndtms_consent_event_is_said_by_the_answer_with_its_tag(refdata: RefData) -> None:
+    """Seed 001/002 CONSENT: 'given' is a 'yes' answer; refused or withdrawn a 'no' one,
+    read from the code list's tags (merging two laptops' answers, the latest event decides)."""
+    for dataset in ("cjit-q", "secure-r"):
+        spec = refdata.datasets[dataset]
+        assert answer_says(refdata, spec, "Y", "given")
+        assert not answer_says(refdata, spec, "N", "given")
+        assert answer_says(refdata, spec, "N", "refused")
+        assert answer_says(refdata, spec, "N", "withdrawn")
+        assert not answer_says(refdata, spec, "Y", "withdrawn")
+        assert not answer_says(refdata, spec, None, "refused")
