@@ -54,6 +54,7 @@ from desktop.storage.models import (
 from desktop.storage.store import (
     ITEM_TABLES,
     Store,
+    _blank,
     _day,
     _diff,
     _json,
@@ -212,11 +213,7 @@ def _episode_values(fields: str, notes: str | None, draft: object) -> dict[str, 
 
 
 def _plain_fields(values: Mapping[str, object], extra: Sequence[str]) -> dict[str, object]:
-    return {
-        k: v
-        for k, v in values.items()
-        if k not in extra and v is not None and not (isinstance(v, str) and not v.strip())
-    }
+    return {k: v for k, v in values.items() if k not in extra and not _blank(v)}
 
 
 def _user_rows(db: Any) -> list[dict[str, object]]:
