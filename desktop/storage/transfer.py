@@ -1469,14 +1469,6 @@ class ConflictView:
     created_at: datetime
 
 
-def _when(text: object) -> datetime | None:
-    if isinstance(text, datetime):
-        return text
-    if not text:
-        return None
-    return datetime.fromisoformat(str(text))
-
-
 def conflicts(store: Store, *, include_decided: bool = False) -> list[ConflictView]:
     """Fields two laptops changed differently, oldest first, for a manager to decide."""
     spec = store.refdata.datasets[store.settings.dataset]
