@@ -419,3 +419,15 @@ def not_applicable(record: Record, spec: DatasetSpec, refdata: RefData) -> dict[
             why += f"; the {target.label.lower()} is '{labels.get(current, current)}'"
         out[field.header] = why + "."
     return out
+
+
+def consent_yes_code(refdata: RefData, spec: DatasetSpec) -> str:
+    """The CONSENT code that says the client agreed to share with NDTMS: the code list's
+    'yes' code (the first, should the list tag more than one; 'Y' when it tags none).
+
+    Seed 001/002 CONSENT: every episode sent carries it, and an episode whose client has
+    no consent event is sent only when its own CONSENT is this code.
+    """
+    field = spec.by_header.get("CONSENT")
+    codes = sorted(refdata.field_tagged(field, "yes")) if field is not None else []
+    return codes[0] if codes else "Y"

@@ -102,6 +102,7 @@ from desktop.domain.values import (
     say_date,
     truncate_postcode,
 )
+from desktop.domain.workflow import consent_yes_code
 from desktop.files import atomic_writer, fsync_dir
 from desktop.storage.errors import NotPermitted, StoreError
 from desktop.storage.extract import (
@@ -284,9 +285,7 @@ class Rows:
         self.dat = store.settings.dat
         self.items_key = spec.items_key
         self.id_header = spec.item_fields[0].header
-        consent = spec.by_header.get("CONSENT")
-        yes = sorted(store.refdata.field_tagged(consent, "yes")) if consent else []
-        self.yes = yes[0] if yes else "Y"
+        self.yes = consent_yes_code(store.refdata, spec)
         self.width = len(spec.fields)
         self.record_columns: dict[str, _Column] = {}
         self.item_columns: dict[str, _Column] = {}
