@@ -887,20 +887,19 @@ def _merge(
     # Consent events first, in memory: the latest NDTMS decision per episode.
     local_consent = _rows_in(
         db,
-        "SELECT id, episode_id, recorded_on, recorded_at, value FROM consent_events"
+        "SELECT episode_id, recorded_on, recorded_at, value FROM consent_events"
         " WHERE kind = 'ndtms' AND episode_id IN ({marks})",
         [e["id"] for e in episodes],
     )
-    for _cid, eid, on, at, value in local_consent:
+    incoming_consent = [
+        (c["episode_id"], c["recorded_on"], c["recorded_at"], c["value"])
+        for c in consents
+        if c["kind"] == "ndtms" and c.get("episode_id")
+    ]
+    for eid, on, at, value in [*local_consent, *incoming_consent]:
         key = (str(on), str(at), str(value))
         if eid not in work.consent_latest or key > work.consent_latest[eid]:
             work.consent_latest[eid] = key
-    for c in consents:
-        eid = c.get("episode_id")
-        if c["kind"] == "ndtms" and eid:
-            key = (str(c["recorded_on"]), str(c["recorded_at"]), str(c["value"]))
-            if eid not in work.consent_latest or key > work.consent_latest[eid]:
-                work.consent_latest[eid] = key
 
     # Clients.
     found = {
