@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 
 from desktop.domain import consent
-from desktop.domain.summary import summarise
+from desktop.domain.summary import Summary, summarise
 from desktop.storage import audit
 from desktop.storage.errors import NotPermitted, StoreError
 from desktop.storage.models import (
@@ -1340,28 +1340,14 @@ def _refresh(store: Store, db: Any, work: _Merge) -> None:
                     eid,
                 )
             )
-            client_updates[cid] = (
-                summary.client_ref,
-                summary.finitial,
-                summary.sinitial,
-                _day(summary.dob),
-                summary.sex,
-                cid,
-            )
+            client_updates[cid] = _attributors(summary, cid)
     # A client without an episode here still gets its attributors from its own fields.
     for cid in sorted(work.refresh_clients - set(client_updates)):
         row = db.execute("SELECT fields FROM clients WHERE id = ?", (cid,)).fetchone()
         if row is None:
             continue
         summary = summarise(validator, store.refdata, _loads(row[0]), ctx)
-        client_updates[cid] = (
-            summary.client_ref,
-            summary.finitial,
-            summary.sinitial,
-            _day(summary.dob),
-            summary.sex,
-            cid,
-        )
+        client_updates[cid] = _attributors(summary, cid)
     if episode_updates:
         db.executemany(
             "UPDATE episodes SET state = ?, opened_on = ?, closed_on = ?, consent = ?,"
@@ -1374,6 +1360,18 @@ def _refresh(store: Store, db: Any, work: _Merge) -> None:
             " WHERE id = ?",
             list(client_updates.values()),
         )
+
+
+def _attributors(summary: Summary, client_id: str) -> tuple[object, ...]:
+    """A client row's derived columns (the order of ``_refresh``'s UPDATE), then its id."""
+    return (
+        summary.client_ref,
+        summary.finitial,
+        summary.sinitial,
+        _day(summary.dob),
+        summary.sex,
+        client_id,
+    )
 
 
 def _save_stamps(db: Any, work: _Merge) -> None:
