@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
+from desktop.domain.consent import latest_sharing
 from desktop.domain.workflow import last_contact
 from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, ConsentRecord, Store
@@ -391,19 +392,20 @@ class MainWindow(QMainWindow):
         if self.guidance is None:
             return
         names = {u.id: u.name for u in self.store.users()} if self.store.is_open else {}
-        lines, sharing, shared = [], "Not asked", False
-        for e in self._consent_events():
-            who = names.get(e.recorded_by, "another user")
-            when = f"{e.recorded_on:%d/%m/%Y}"
-            if e.kind == "ndtms":
-                lines.append(f"NDTMS consent {e.value} on {when} by {who}")
-            else:
-                shared = e.value == "given"
-                sharing = (
-                    f"Agreed on {when} ({who}) to share with {e.agencies}"
-                    if shared
-                    else f"Withdrawn on {when} ({who})"
-                )
+        events = self._consent_events()
+
+        def said(e: ConsentRecord) -> str:
+            return f"on {e.recorded_on:%d/%m/%Y} by {names.get(e.recorded_by, 'another user')}"
+
+        lines = [f"NDTMS consent {e.value} {said(e)}" for e in events if e.kind == "ndtms"]
+        latest = latest_sharing(events)  # the decision in force (seed 004)
+        shared = latest is not None and latest.value == "given"
+        if latest is None:
+            sharing = "Not asked"
+        elif shared:
+            sharing = f"Agreed {said(latest)} to share with {latest.agencies}"
+        else:
+            sharing = f"{latest.value.capitalize()} {said(latest)}"
         self.guidance.consent.show_history(lines, sharing, shared)
 
     def _share(self, agencies: str) -> None:
