@@ -97,22 +97,13 @@ def _sheet(args: argparse.Namespace, refdata: RefData) -> int:
     pdf_path = _target(args.pdf)
     store = open_store(args, refdata)
     try:
-        episode = store.load_episode(args.episode.strip())
-        from desktop.export.pdf import write_sheet_pdf
+        from desktop.export.pdf import save_sheet
 
         try:
-            write_sheet_pdf(
-                episode.raw,
-                refdata.datasets[episode.dataset],
-                refdata,
-                pdf_path,
-                agency=store.settings.agency,
-                client_name=episode.client_name,
-            )
+            # Noted in the audit trail (who printed which episode, and when), or not kept.
+            save_sheet(store, args.episode.strip(), pdf_path)
         except OSError as exc:
             raise _unwritable(pdf_path, exc) from None
-        # Who printed which episode, and when: the audit trail, never the sheet's values.
-        store.note_event("print_sheet", "episode", episode.episode_id)
     finally:
         store.close(backup_reason=None)
     print(

@@ -41,6 +41,8 @@ from desktop.domain.spec import DatasetSpec, FieldSpec, FieldType, RefData
 from desktop.domain.values import is_blank, parse_code, parse_date, say_date
 from desktop.export.report import Measure, Report, Row
 from desktop.files import atomic_write_bytes
+from desktop.storage.errors import StoreError
+from desktop.storage.store import Store
 
 PAGE_W = 595.0
 PAGE_H = 842.0
@@ -827,3 +829,34 @@ def write_sheet_pdf(
     """Write one episode's confidential sheet (one A4 page) to ``path``, replaced whole."""
     pages = sheet_pages(raw, spec, refdata, agency=agency, client_name=client_name, printed=printed)
     write_pdf(pages, path, f"{APP_NAME} episode sheet (confidential)")
+
+
+SHEET_EVENT = "print_sheet"
+
+
+class SheetNotKept(StoreError):
+    """The sheet was written but the store could not record who printed it, so it was removed."""
+
+
+def save_sheet(store: Store, episode_id: str, path: Path) -> None:
+    """Write a stored episode's confidential sheet to ``path`` and note in the audit trail
+    who printed which episode, and when (never a value of it).
+
+    No sheet leaves without its audit event: if the store cannot record it, the file is
+    removed and :class:`SheetNotKept` says so. An episode that cannot be read is a
+    ``StoreError``; a file that cannot be written, an ``OSError``.
+    """
+    stored = store.load_episode(episode_id)
+    write_sheet_pdf(
+        stored.raw,
+        store.refdata.datasets[stored.dataset],
+        store.refdata,
+        path,
+        agency=store.settings.agency,
+        client_name=stored.client_name,
+    )
+    try:
+        store.note_event(SHEET_EVENT, "episode", stored.episode_id)
+    except StoreError as exc:
+        path.unlink(missing_ok=True)
+        raise SheetNotKept(f"{exc} The sheet was not kept.") from None

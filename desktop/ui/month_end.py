@@ -103,7 +103,6 @@ MONTHS_OFFERED = 36
 """How many months back the month pickers go."""
 LISTED_PER_RULE = 1000
 """Records listed under one rule in the check's tree (the rest are counted)."""
-SHEET_EVENT = "print_sheet"
 PAGE_SCALE = 1.5
 """Report pages on screen: pixels per point."""
 PREFS_FILE = "window.ini"
@@ -474,26 +473,12 @@ class MonthEnd(QObject):
             return None
         path = _as_pdf(Path(chosen))
         try:
-            stored = self.store.load_episode(episode_id)
-            pdf.write_sheet_pdf(
-                stored.raw,
-                self.store.refdata.datasets[stored.dataset],
-                self.store.refdata,
-                path,
-                agency=self.store.settings.agency,
-                client_name=stored.client_name,
-            )
-        except StoreError as exc:
+            pdf.save_sheet(self.store, episode_id, path)
+        except StoreError as exc:  # the sheet not kept without its audit event, too
             main.say(str(exc))
             return None
         except OSError as exc:
             main.say(f"The sheet could not be saved in {path.parent} ({exc.strerror or 'error'}).")
-            return None
-        try:
-            self.store.note_event(SHEET_EVENT, "episode", episode_id)
-        except StoreError as exc:
-            path.unlink(missing_ok=True)  # no sheet leaves without its audit event
-            main.say(f"{exc} The sheet was not kept.")
             return None
         remember_folder("pdf", path.parent)
         main.statusBar().showMessage(

@@ -35,6 +35,7 @@ from pytestqt.qtbot import QtBot
 from desktop.domain.period import Period
 from desktop.export import pdf
 from desktop.export.submission import ExportError, check, history
+from desktop.storage.errors import StoreError
 from desktop.storage.extract import reading
 from desktop.storage.store import Store
 from desktop.ui import month_end as module
@@ -624,6 +625,37 @@ def test_pathway_sheet_command_is_an_audit_event(
         assert (entity, entity_id) == ("episode", episode)
     finally:
         again.close(backup_reason=None)
+
+
+def test_a_sheet_whose_printing_cannot_be_recorded_is_not_kept(
+    window: MainWindow, me: MonthEnd, ids: dict[str, str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Issue 6 item 6: no sheet leaves without its audit event, from the window or from
+    ``pathway sheet``: if the store cannot record who printed it, the PDF is removed."""
+    from desktop.cli import main
+
+    def refused(*_a: Any, **_k: Any) -> None:
+        raise StoreError("The store could not record it.")
+
+    window.open_episode(ids["clean1"])
+    target = tmp_path / "sheet.pdf"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "PDF"))
+    )
+    monkeypatch.setattr(Store, "note_event", refused)
+    said: list[str] = []
+    monkeypatch.setattr(window, "say", said.append)
+    assert me.print_sheet() is None
+    assert not target.exists()
+    assert said == ["The store could not record it. The sheet was not kept."]
+    path = window.store.path
+    window.lock()
+    monkeypatch.setenv("PATHWAY_USER", "amy")
+    monkeypatch.setenv("PATHWAY_PASSWORD", PASSWORD)
+    code = main(["sheet", "--store", str(path), "--episode", ids["clean1"], "--pdf", str(target)])
+    assert code == 2 and not target.exists()
+    assert "The sheet was not kept." in capsys.readouterr().err
 
 
 def test_locking_closes_the_month_end_windows(me: MonthEnd, window: MainWindow) -> None:
