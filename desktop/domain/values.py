@@ -90,6 +90,11 @@ def as_date(raw: object) -> date | None:
     return value if isinstance(value, date) else None
 
 
+def age_on(dob: date, day: date) -> int:
+    """Age in whole years on ``day`` (the birthday counts from that day)."""
+    return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
 def parse_partial_date(raw: object) -> Parsed:
     """A date that may be known only to the month or year.
 

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from desktop.domain.period import Period, quarter_of
 from desktop.domain.spec import DatasetSpec, RefData
-from desktop.domain.values import is_blank, parse_code, parse_date, say_date
+from desktop.domain.values import age_on, is_blank, parse_code, parse_date, say_date
 from desktop.storage.errors import NotPermitted, StoreError
 from desktop.storage.models import Client, Episode
 from desktop.storage.store import ITEM_TABLES, Store
@@ -49,10 +49,6 @@ USED_ITEMS = {"cjit-q": ("REFDATE",), "secure-r": ("MODAL", "MODST")}
 
 
 # ---------------------------------------------------------------------- the period
-
-
-def age_on(dob: date, day: date) -> int:
-    return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
 
 def age_band(dob: date | None, day: date) -> str:

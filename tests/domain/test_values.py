@@ -102,3 +102,14 @@ def test_counts_codes_ids_and_text() -> None:
 
 def test_dates_read_as_a_worker_says_them() -> None:
     assert say_date(date(2024, 5, 3)) == "3 May 2024"
+
+
+def test_age_in_whole_years_counts_from_the_birthday() -> None:
+    """One age rule for the checks (dataset Q/R DOB at triage) and the report's age bands."""
+    from datetime import date
+
+    from desktop.domain.values import age_on
+
+    assert age_on(date(1990, 5, 3), date(2026, 5, 2)) == 35
+    assert age_on(date(1990, 5, 3), date(2026, 5, 3)) == 36
+    assert age_on(date(2000, 2, 29), date(2026, 2, 28)) == 25

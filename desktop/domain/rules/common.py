@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from desktop.domain.rules import ERROR, INFO, WARNING, Check, Hit, rule, when
-from desktop.domain.values import NO_FIXED_ABODE_POSTCODE, is_pseudo_postcode
+from desktop.domain.values import NO_FIXED_ABODE_POSTCODE, age_on, is_pseudo_postcode
 
 
 def _age(check: Check, on_header: str) -> int | None:
     born, on = check.d("DOB"), check.d(on_header)
     if born is None or on is None:
         return None
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return age_on(born, on)
 
 
 @rule("Q", "R")
