@@ -106,11 +106,22 @@ def _print_check(result: CheckResult, refdata: RefData) -> None:
             f"  Mismatches: {result.with_mismatches} records have a field that must not change"
             " changed since it was sent."
         )
-    if result.left_out_no_consent or result.drafts:
+    if result.left_out_no_consent:
         print(
             f"  Left out: {result.left_out_no_consent} episodes whose client has not consented"
-            f" to NDTMS (now), {result.drafts} drafts."
+            " to NDTMS (now)."
         )
+    if result.undecided:
+        print(
+            f"  Waiting for the caseload decision ({len(result.undecided)} CJIT episodes, not"
+            " sent until the client is taken on or the episode is closed):"
+        )
+        for held in result.undecided[:SHOWN_PER_RULE]:
+            client = f" (client {held.client})" if held.client else ""
+            print(f"    episode {held.episode_id}{client}")
+        if len(result.undecided) > SHOWN_PER_RULE:
+            more = len(result.undecided) - SHOWN_PER_RULE
+            print(f"    … and {more} more (--json lists them all)")
     if result.format_provisional:
         print("  Note: the file format settings are provisional (see [export] in the manifest).")
     if result.rules:
@@ -147,10 +158,15 @@ def _export(args: argparse.Namespace, refdata: RefData) -> int:
             f"  Held back for errors: {len(result.held_back)} episodes; see 'pathway check"
             f" --dataset {result.dataset} --period {result.period}' (or --include-errors)."
         )
-    if result.left_out_no_consent or result.drafts:
+    if result.left_out_no_consent:
         print(
             f"  Left out: {result.left_out_no_consent} episodes whose client has not consented"
-            f" to NDTMS (now), {result.drafts} drafts."
+            " to NDTMS (now)."
+        )
+    if result.undecided:
+        print(
+            f"  Not sent yet: {result.undecided} CJIT episodes waiting for the caseload"
+            " decision."
         )
     if result.neutralised:
         print(

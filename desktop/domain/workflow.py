@@ -151,6 +151,26 @@ def secure_step(record: Record, refdata: RefData, today: date) -> Step:
     return Step(SecureState.IN_TREATMENT, (Action.START_INTERVENTION, Action.DISCHARGE))
 
 
+AWAITING_DECISION = frozenset({CjitState.CONTACT, CjitState.TRIAGED, CjitState.CASELOAD_DECISION})
+AWAITING_DECISION_MESSAGE = (
+    "No caseload decision yet: the episode is sent once the client is taken onto the"
+    " caseload or the episode is closed."
+)
+
+
+def awaiting_decision(dataset: str, state: str) -> bool:
+    """A CJIT episode with neither a caseload start nor a closure is not sent yet.
+
+    CJIT supplementary guidance (seed 000), FAQ on a client not yet taken onto the
+    caseload with a further appointment at this CJIT: "wait until the outcome of the next
+    appointment is known before entering onto NDTMS CJIT"; each episode sent says whether
+    the contact resulted in the client being taken onto the caseload (dataset Q CPLANDT,
+    or DISD with a 'prior to caseload' reason). A secure-setting episode (dataset R) is
+    sent from reception on.
+    """
+    return dataset == "cjit-q" and state in AWAITING_DECISION
+
+
 def can_reopen_discharge(discharged: date, re_presented: date) -> bool:
     """A discharged episode may be re-opened if the client re-presents within 21 days.
 

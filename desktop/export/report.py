@@ -139,8 +139,6 @@ class Report:
     generated: datetime
     episodes: int
     """How many episodes of the dataset were read (every one recorded on this laptop)."""
-    drafts: int
-    """How many of those are still marked as drafts."""
     unreadable: tuple[tuple[str, int], ...]
     """Dates that could not be read, by field (left out of the measures that use them)."""
     measures: tuple[Measure, ...]
@@ -154,7 +152,6 @@ class Report:
     @property
     def scope(self) -> str:
         """What was counted, said once at the top of the report."""
-        drafts = f" ({self.drafts} still drafts)" if self.drafts else ""
         unread = ""
         if self.unreadable:
             n = sum(c for _, c in self.unreadable)
@@ -166,7 +163,7 @@ class Report:
             )
         counted = (
             f"Counted from all {self.episodes} episodes of this dataset recorded on this"
-            f" laptop{drafts}, whatever the client's NDTMS consent. This is the team's own"
+            " laptop, whatever the client's NDTMS consent. This is the team's own"
             " management report, not an NDTMS submission, so national figures will differ."
         )
         return counted + unread
@@ -181,7 +178,6 @@ class Report:
             "generated": self.generated.isoformat(timespec="seconds"),
             "counts_only": True,
             "episodes": self.episodes,
-            "drafts": self.drafts,
             "unreadable_dates": dict(self.unreadable),
             "measures": [m.as_json() for m in self.measures],
         }
@@ -222,7 +218,6 @@ class EpisodeRow:
 
     fields: Mapping[str, object]
     items: Sequence[Mapping[str, object]] = ()
-    draft: bool = False
 
 
 class _Dates:
@@ -317,7 +312,6 @@ def count_report(
         period=period,
         generated=generated,
         episodes=seen.episodes,
-        drafts=seen.drafts,
         unreadable=tuple(sorted(unreadable.items(), key=lambda hc: spec.order.get(hc[0], 999))),
         measures=measures,
     )
@@ -326,13 +320,11 @@ def count_report(
 @dataclass(slots=True)
 class _Seen:
     episodes: int = 0
-    drafts: int = 0
 
 
 def _counted(rows: Iterable[EpisodeRow], seen: _Seen) -> Iterator[EpisodeRow]:
     for row in rows:
         seen.episodes += 1
-        seen.drafts += int(row.draft)
         yield row
 
 
@@ -585,7 +577,7 @@ def read_rows(store: Store, dataset: str) -> Iterator[EpisodeRow]:
     item_fields = USED_ITEMS[dataset]
     table = ITEM_TABLES[dataset]
     episodes = (
-        select(Episode.id, Episode.draft, Episode.fields, Client.fields)
+        select(Episode.id, Episode.fields, Client.fields)
         .join(Client, Episode.client_id == Client.id)
         .where(Episode.dataset == dataset)
         .order_by(Episode.id)
@@ -601,7 +593,7 @@ def read_rows(store: Store, dataset: str) -> Iterator[EpisodeRow]:
     with store._read() as s:
         item_rows = iter(s.execute(items))
         pending = next(item_rows, None)
-        for episode_id, draft, episode_json, client_json in s.execute(episodes):
+        for episode_id, episode_json, client_json in s.execute(episodes):
             raw = {**_loads(client_json), **_loads(episode_json)}
             own: list[Mapping[str, object]] = []
             while pending is not None and pending[0] <= episode_id:
@@ -609,9 +601,7 @@ def read_rows(store: Store, dataset: str) -> Iterator[EpisodeRow]:
                     values = _loads(pending[1])
                     own.append({h: values[h] for h in item_fields if h in values})
                 pending = next(item_rows, None)
-            yield EpisodeRow(
-                fields={h: raw[h] for h in fields if h in raw}, items=tuple(own), draft=draft
-            )
+            yield EpisodeRow(fields={h: raw[h] for h in fields if h in raw}, items=tuple(own))
 
 
 def _loads(text: str | None) -> dict[str, object]:

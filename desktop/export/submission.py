@@ -15,12 +15,15 @@ Who is in the file
     of consenting clients carry CONSENT = yes, since that is their consent now.
 
 Which episodes
-    Every episode of the dataset, except drafts, that was open at any time in the month
+    Every episode of the dataset that was open at any time in the month
     (opened on or before its last day and not closed before its first), was closed in
     it, or was changed since the previous export of the dataset (its fields, its
     client's, or the client's consent) - unless it was opened after the month, in which
     case it waits for its own month. Before the first export of a dataset, only the
-    month decides. Each file is a full refresh: it holds all of these every time.
+    month decides. Each file is a full refresh: it holds all of these every time. What
+    the worker saved is the record (there is no draft); a CJIT episode with neither a
+    caseload start nor a closure waits for the caseload decision (seed 000 FAQ) and is
+    listed by the check with that reason.
 
 What each row holds
     The header and column order are the dataset specification's (every field, the
@@ -102,7 +105,7 @@ from desktop.domain.values import (
     say_date,
     truncate_postcode,
 )
-from desktop.domain.workflow import consent_yes_code
+from desktop.domain.workflow import AWAITING_DECISION_MESSAGE, awaiting_decision, consent_yes_code
 from desktop.files import atomic_writer, fsync_dir
 from desktop.storage.errors import NotPermitted, StoreError
 from desktop.storage.extract import (
@@ -454,7 +457,8 @@ class RuleFindings:
 
 @dataclass(frozen=True, slots=True)
 class HeldBack:
-    """A record with errors: left out of the file unless errors are included."""
+    """A record left out of the file: one with errors (unless errors are included), or a
+    CJIT episode waiting for its caseload decision (``errors`` then says so)."""
 
     episode_id: str
     client: str | None
@@ -484,10 +488,10 @@ class CheckResult:
     with_warnings: int
     with_mismatches: int
     left_out_no_consent: int
-    drafts: int
     rules: tuple[RuleFindings, ...]
     held_back: tuple[HeldBack, ...]
     format_provisional: bool
+    undecided: tuple[HeldBack, ...] = ()
     version: str = field(repr=False, default="")
 
     @property
@@ -510,7 +514,7 @@ class CheckResult:
             "load_pct": self.load_pct,
             "dq_pct": self.dq_pct,
             "left_out_no_consent": self.left_out_no_consent,
-            "drafts_left_out": self.drafts,
+            "waiting_for_caseload_decision": [h.as_json() for h in self.undecided],
             "format_provisional": self.format_provisional,
             "rules": [r.as_json() for r in self.rules],
             "held_back": [h.as_json() for h in self.held_back],
@@ -530,6 +534,13 @@ class _Tally:
         self.hits: dict[tuple[str, Severity], list[Hit]] = {}
         self.records_by_rule: dict[tuple[str, Severity], set[str]] = {}
         self.held_back: list[HeldBack] = []
+        self.undecided: list[HeldBack] = []
+
+    def wait(self, episode_id: str, client: object) -> None:
+        """A CJIT episode with no caseload decision yet: not sent, not counted as sent."""
+        hit = Hit(episode_id, "CPLANDT", None, AWAITING_DECISION_MESSAGE)
+        who = None if is_blank(client) else str(client)
+        self.undecided.append(HeldBack(episode_id, who, (hit,)))
 
     def add(self, episode_id: str, client: object, findings: Iterable[Finding]) -> None:
         self.records += 1
@@ -592,12 +603,14 @@ def check(
         version = extract.version()
         total = extract.count(sel) if progress is not None else 0
         _report(progress, 0, total, "The check was stopped.")
-        done = no_consent = drafts = 0
+        done = no_consent = 0
         for batch in extract.episodes(sel, remembered=True):
             no_consent += batch.no_consent
-            drafts += batch.drafts
             for episode in batch.episodes:
                 raw = rows.record(episode)
+                if awaiting_decision(dataset, episode.state):
+                    tally.wait(episode.episode_id, raw.get("CLIENT"))
+                    continue
                 findings = validator.validate(raw, ctx)
                 if episode.exported is not None:
                     findings.extend(_mismatches(rows, rows.cells(raw), episode.exported))
@@ -613,9 +626,9 @@ def check(
         with_warnings=tally.with_warnings,
         with_mismatches=tally.with_mismatches,
         left_out_no_consent=no_consent,
-        drafts=drafts,
         rules=tally.rules(),
         held_back=tuple(tally.held_back),
+        undecided=tuple(tally.undecided),
         format_provisional=fmt.provisional,
         version=version,
     )
@@ -643,8 +656,8 @@ class ExportResult:
     sha256: str
     batch_id: str
     left_out_no_consent: int
-    drafts: int
     format_provisional: bool
+    undecided: int = 0
 
 
 class _Sink:
@@ -736,7 +749,8 @@ def export(
 ) -> ExportResult:
     """Write the NDTMS file for one dataset and month into ``folder`` (managers only).
 
-    Records with errors are held back unless ``include_errors``. ``checked``, a
+    Records with errors are held back unless ``include_errors``; a CJIT episode waiting
+    for its caseload decision is never sent. ``checked``, a
     :func:`check` of the same dataset, month and day, saves validating again when no
     record has changed since; otherwise every record is validated here. ``progress``
     is told after each batch; returning False stops, and nothing is written.
@@ -817,7 +831,7 @@ def export(
         sha256=written.sha256,
         batch_id=batch_id,
         left_out_no_consent=written.no_consent,
-        drafts=written.drafts,
+        undecided=written.undecided,
         format_provisional=fmt.provisional,
     )
 
@@ -839,7 +853,7 @@ class _Written:
     neutralised: int = 0
     held_back: list[str] = field(default_factory=list)
     no_consent: int = 0
-    drafts: int = 0
+    undecided: int = 0
     sha256: str = ""
     episode_ids: str = "[]"
 
@@ -866,9 +880,11 @@ def _write_rows(
     done = 0
     for batch in extract.episodes(sel):
         out.no_consent += batch.no_consent
-        out.drafts += batch.drafts
         keep: list[tuple[str, str]] = []
         for episode in batch.episodes:
+            if awaiting_decision(sel.dataset, episode.state):
+                out.undecided += 1  # never sent, errors included or not (seed 000 FAQ)
+                continue
             raw = rows_of.record(episode)
             if not keep_errors and (
                 failed(episode.episode_id, raw) if failed is not None else has_errors(raw)

@@ -74,6 +74,7 @@ class Extracted:
     values: dict[str, object]
     items: list[dict[str, object]]
     exported: Remembered | None = None
+    state: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +89,12 @@ class Remembered:
 
 @dataclass(slots=True)
 class Batch:
-    """Up to :data:`BATCH` selected episodes: those to send, and how many were left out
-    (their client's current NDTMS consent is not yes, or they are drafts)."""
+    """Up to :data:`BATCH` selected episodes: those of clients whose current NDTMS consent
+    is yes, and how many were left out because it is not."""
 
     seen: int
     episodes: list[Extracted] = field(default_factory=list)
     no_consent: int = 0
-    drafts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,7 @@ class Extract:
         return None if row is None or row[0] is None else _unstamp(str(row[0]))
 
     def select(self, dataset: str, start: date, end: date, yes_code: str = "Y") -> Selection:
-        """Every episode of ``dataset`` (not a draft) that was open at any time from
+        """Every episode of ``dataset`` that was open at any time from
         ``start`` to ``end``, was closed in that time, or was changed (or its client or
         the client's consent was) since the previous export of the dataset; changes to
         episodes opened after ``end`` wait for their own month."""
@@ -178,7 +178,7 @@ class Extract:
         return f"e.dataset = :dataset AND ({period})", params
 
     def count(self, sel: Selection) -> int:
-        """How many episodes the selection looks at (consent and drafts not yet decided)."""
+        """How many episodes the selection looks at (consent not yet decided)."""
         where, params = self._where(sel)
         row = self.db.execute(
             f"SELECT count(*) FROM episodes e JOIN clients c ON c.id = e.client_id WHERE {where}",
@@ -191,16 +191,15 @@ class Extract:
     ) -> Iterator[Batch]:
         """The selected episodes in batches, in the order they were first saved (read
         straight through, never sorted in memory). Only episodes of clients whose current
-        NDTMS consent is yes, and not drafts, have their fields read; the others are
-        counted, by id only."""
+        NDTMS consent is yes have their fields read; the others are counted, by id only."""
         where, params = self._where(sel)
         cursor = self.db.cursor()
         try:
             # One evaluation of the consent rule per episode; the two JSON texts come
             # joined by a record separator (JSON text never holds a raw control character).
             cursor.execute(
-                "SELECT e.id, e.client_id, e.draft,"
-                f" CASE WHEN e.draft = 0 AND {_CONSENT_NOW} = 'given'"
+                "SELECT e.id, e.client_id, e.state,"
+                f" CASE WHEN {_CONSENT_NOW} = 'given'"
                 " THEN c.fields || char(30) || e.fields END"
                 f" FROM episodes e JOIN clients c ON c.id = e.client_id WHERE {where}"
                 " ORDER BY e.rowid",
@@ -211,14 +210,11 @@ class Extract:
                 if not rows:
                     return
                 out = Batch(seen=len(rows))
-                for eid, cid, draft, fields in rows:
+                for eid, cid, state, fields in rows:
                     if fields is not None:
                         client, _, own = str(fields).partition("\x1e")
-                        out.episodes.append(
-                            Extracted(str(eid), str(cid), {**_loads(client), **_loads(own)}, [])
-                        )
-                    elif draft:
-                        out.drafts += 1
+                        values = {**_loads(client), **_loads(own)}
+                        out.episodes.append(Extracted(str(eid), str(cid), values, [], None, state))
                     else:
                         out.no_consent += 1
                 if out.episodes:

@@ -91,7 +91,6 @@ class Episode(Base):
     dataset: Mapped[str] = mapped_column(String(16))
     fields: Mapped[str] = mapped_column(Text, default="{}")
     notes: Mapped[str | None] = mapped_column(Text)
-    draft: Mapped[bool] = mapped_column(default=True)
     state: Mapped[str] = mapped_column(String(32))
     opened_on: Mapped[date | None] = mapped_column(Date, index=True)
     closed_on: Mapped[date | None] = mapped_column(Date, index=True)

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -120,10 +120,15 @@ class StoreSettings:
 
 @dataclass(frozen=True, slots=True)
 class SavedEpisode:
+    """``client_changed``: the client-level fields this save changed (they hold for every
+    episode of the client); ``other_episodes``: how many other episodes the client has."""
+
     client_id: str
     episode_id: str
     version: int
     summary: Summary
+    client_changed: tuple[str, ...] = ()
+    other_episodes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +142,6 @@ class StoredEpisode:
     client_name: str | None
     client_notes: str | None
     notes: str | None
-    draft: bool
     state: str
     version: int
     owner: str
@@ -179,7 +183,6 @@ class CaseloadRow:
     warnings: int
     last_contact: date | None
     owner_id: str
-    draft: bool
     updated_at: datetime
     extra: Mapping[str, object] = field(default_factory=dict)  # the query's ``extract``
 
@@ -218,7 +221,7 @@ class _Split:
 
 # The newest schema revision. A test checks it against the Alembic scripts, so the
 # migration tool is loaded only when a store is created or needs upgrading.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 
 def _alembic(connection: Any) -> Any:
@@ -755,60 +758,65 @@ class Store:
         raw: Mapping[str, object],
         *,
         dataset: str | None = None,
-        draft: bool = False,
         client_name: str | None = None,
         client_notes: str | None = None,
         notes: str | None = None,
         last_contact: date | None = None,
         today: date | None = None,
         consent_on: date | None = None,
+        cleared: Collection[str] = (),
     ) -> SavedEpisode:
         """Save one episode (new or changed) with its client and items in one transaction.
 
-        Whatever was entered is kept, even values that do not pass the rules yet; the
-        findings come back in the summary. "Saved" may be shown once this returns.
-        A changed NDTMS consent answer is a consent event dated ``consent_on`` (default
+        What is saved is the record: there is no second, "final" state. Whatever was
+        entered is kept, even values that do not pass the rules yet; the findings come
+        back in the summary. "Saved" may be shown once this returns. A client detail left
+        blank never erases the one stored for the client (a returning client's new
+        sheet); ``cleared`` names the client fields the worker emptied on purpose. A
+        changed NDTMS consent answer is a consent event dated ``consent_on`` (default
         today), recorded by this user in the same transaction.
         """
         dataset = self._own_dataset(dataset)
         prepared = self.prepare(raw, dataset)
-        summary = summarise(self._validators[dataset], self.refdata, prepared, self.context(today))
         with self._write() as s:
-            version = self._store_episode(
+            return self._store_episode(
                 s,
                 dataset,
                 prepared,
-                summary,
-                draft,
-                client_name,
-                client_notes,
-                notes,
-                last_contact,
-                consent_on or today,
+                client_name=client_name,
+                client_notes=client_notes,
+                notes=notes,
+                last_contact=last_contact,
+                consent_on=consent_on or today,
+                today=today,
+                cleared=cleared,
             )
-        return SavedEpisode(str(prepared["CLIENTID"]), str(prepared["EPISODID"]), version, summary)
 
     def _store_episode(
         self,
         s: Session,
         dataset: str,
         raw: Mapping[str, object],
-        summary: Summary,
-        draft: bool,
-        client_name: str | None,
-        client_notes: str | None,
-        notes: str | None,
-        last_contact: date | None,
-        today: date | None,
-    ) -> int:
+        *,
+        summary: Summary | None = None,
+        client_name: str | None = None,
+        client_notes: str | None = None,
+        notes: str | None = None,
+        last_contact: date | None = None,
+        consent_on: date | None = None,
+        today: date | None = None,
+        cleared: Collection[str] = (),
+    ) -> SavedEpisode:
         """Write one episode with plain statements on the session's connection.
 
         This is the path every keystroke-driven autosave takes, so it issues the fewest
         statements that do the job: one read and one write per table, items in one batch.
+        The client's stored details fill the client fields ``raw`` leaves blank (except
+        those in ``cleared``); ``summary`` is worked out here unless the caller has it for
+        exactly this record.
         """
         db = _raw(s.connection())
         spec = self.refdata.datasets[dataset]
-        split = self._split(spec, raw)
         client_id = str(raw["CLIENTID"])
         episode_id = str(raw["EPISODID"])
         now = self._utcnow()
@@ -820,7 +828,19 @@ class Store:
         ).fetchone()
         old_client: dict[str, object] = {}
         if found is not None:
-            old_client = {**_loads(found[0]), "name": found[1], "notes": found[2]}
+            stored = _loads(found[0])
+            kept = {
+                k: v for k, v in stored.items() if k not in cleared and _blank(raw.get(k))
+            }
+            if kept:  # blanks on this sheet never erase what is known of the client
+                raw = {**raw, **kept}
+                summary = None
+            old_client = {**stored, "name": found[1], "notes": found[2]}
+        if summary is None:
+            summary = summarise(
+                self._validators[dataset], self.refdata, dict(raw), self.context(today)
+            )
+        split = self._split(spec, raw)
         name = old_client.get("name") if client_name is None else (client_name or None)
         cnotes = old_client.get("notes") if client_notes is None else (client_notes or None)
         client_values = (
@@ -851,12 +871,14 @@ class Store:
                 " dob = ?, sex = ?, name = ?, notes = ?, updated_at = ? WHERE id = ?",
                 (*client_values, client_id),
             )
-        changes = _diff(old_client, {**split.client, "name": name, "notes": cnotes})
-        if changes or found is None:
-            self._audit(s, "create" if found is None else "update", "client", client_id, changes)
+        client_changes = _diff(old_client, {**split.client, "name": name, "notes": cnotes})
+        if client_changes or found is None:
+            self._audit(
+                s, "create" if found is None else "update", "client", client_id, client_changes
+            )
 
         row = db.execute(
-            "SELECT dataset, client_id, fields, notes, draft, consent, version, last_contact"
+            "SELECT dataset, client_id, fields, notes, consent, version, last_contact"
             " FROM episodes WHERE id = ?",
             (episode_id,),
         ).fetchone()
@@ -869,16 +891,15 @@ class Store:
                 raise StoreError("That episode belongs to the other dataset; it was not changed.")
             if row[1] != client_id:
                 raise StoreError("An episode cannot be moved to another client.")
-            old_episode = {**_loads(row[2]), "notes": row[3], "draft": bool(row[4])}
-            old_consent = row[5]
-            version = int(row[6]) + 1
-            contact = contact or row[7]
+            old_episode = {**_loads(row[2]), "notes": row[3]}
+            old_consent = row[4]
+            version = int(row[5]) + 1
+            contact = contact or row[6]
         enotes = old_episode.get("notes") if notes is None else (notes or None)
         contact = contact or _day(summary.opened_on)
         episode_values = (
             _json(split.episode),
             enotes,
-            int(draft),
             summary.state,
             _day(summary.opened_on),
             _day(summary.closed_on),
@@ -891,19 +912,19 @@ class Store:
         )
         if row is None:
             db.execute(
-                "INSERT INTO episodes (fields, notes, draft, state, opened_on, closed_on,"
+                "INSERT INTO episodes (fields, notes, state, opened_on, closed_on,"
                 " consent, errors, warnings, last_contact, version, updated_at, id, client_id,"
-                " dataset, owner_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " dataset, owner_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*episode_values, episode_id, client_id, dataset, self.user.id, stamp),
             )
         else:
             db.execute(
-                "UPDATE episodes SET fields = ?, notes = ?, draft = ?, state = ?, opened_on = ?,"
+                "UPDATE episodes SET fields = ?, notes = ?, state = ?, opened_on = ?,"
                 " closed_on = ?, consent = ?, errors = ?, warnings = ?, last_contact = ?,"
                 " version = ?, updated_at = ? WHERE id = ?",
                 (*episode_values, episode_id),
             )
-        changes = _diff(old_episode, {**split.episode, "notes": enotes, "draft": draft})
+        changes = _diff(old_episode, {**split.episode, "notes": enotes})
         if changes or row is None:
             self._audit(s, "create" if row is None else "update", "episode", episode_id, changes)
         self._store_items(s, db, dataset, episode_id, split.items)
@@ -918,7 +939,7 @@ class Store:
                     "ndtms",
                     summary.consent_decision,
                     None,
-                    _day(today or self._clock().date()),
+                    _day(consent_on or today or self._clock().date()),
                     self.user.id,
                     stamp,
                 ),
@@ -926,7 +947,22 @@ class Store:
             self._audit(
                 s, "consent", "episode", episode_id, {"CONSENT": (old_consent, summary.consent)}
             )
-        return version
+        others = 0
+        if found is not None and client_changes:
+            others = int(
+                db.execute(
+                    "SELECT count(*) FROM episodes WHERE client_id = ? AND id != ?",
+                    (client_id, episode_id),
+                ).fetchone()[0]
+            )
+        return SavedEpisode(
+            client_id,
+            episode_id,
+            version,
+            summary,
+            tuple(k for k in client_changes if k not in ("name", "notes")) if found else (),
+            others,
+        )
 
     def _store_items(
         self, s: Session, db: Any, dataset: str, episode_id: str, items: list[dict[str, object]]
@@ -1007,7 +1043,6 @@ class Store:
                 client_name=client.name,
                 client_notes=client.notes,
                 notes=episode.notes,
-                draft=episode.draft,
                 state=episode.state,
                 version=episode.version,
                 owner=episode.owner_id,
@@ -1043,16 +1078,21 @@ class Store:
             raise StoreError(decision.message)
         raw = prison.reopen_changes(stored.raw, spec, record, why, day)
         raw.update(CLIENTID=stored.client_id, EPISODID=episode_id)
-        summary = summarise(validator, self.refdata, raw, self.context(day))
         with self._write() as s:
-            version = self._store_episode(
-                s, stored.dataset, raw, summary, stored.draft, None, None, None, None, day
-            )
+            saved = self._store_episode(s, stored.dataset, raw, consent_on=day, today=day)
             self._audit(s, "reopen", "episode", episode_id, {"reason": (None, str(why))})
-        return SavedEpisode(stored.client_id, episode_id, version, summary)
+        return saved
+
+    def _sent(self, s: Session, episode_id: str) -> bool:
+        """Whether NDTMS has received this episode in a submission file."""
+        row = _raw(s.connection()).execute(
+            "SELECT 1 FROM exported_values WHERE episode_id = ?", (episode_id,)
+        ).fetchone()
+        return row is not None
 
     def delete_episode(self, episode_id: str) -> None:
-        """Delete an episode (a manager, or the worker who owns it while it is a draft).
+        """Delete an episode (a manager, or the worker who recorded it while NDTMS has not
+        received it).
 
         The client goes too when this was their only episode. Both are audit events.
         """
@@ -1060,9 +1100,11 @@ class Store:
             episode = s.get(Episode, episode_id)
             if episode is None:
                 raise RecordNotFound("That episode")
-            own_draft = episode.draft and episode.owner_id == self.user.id
-            if not (self.user.is_manager or own_draft):
-                raise NotPermitted("delete an episode that is not your own draft")
+            own_unsent = episode.owner_id == self.user.id and not self._sent(s, episode_id)
+            if not (self.user.is_manager or own_unsent):
+                raise NotPermitted(
+                    "delete an episode that another worker recorded or that NDTMS has received"
+                )
             client_id = episode.client_id
             table = ITEM_TABLES[episode.dataset]
             s.execute(delete(table).where(table.episode_id == episode_id))
@@ -1077,6 +1119,59 @@ class Store:
                     s.execute(delete(ConsentEvent).where(ConsentEvent.client_id == client_id))
                     self._audit(s, "delete", "client", client_id, _diff(_loads(client.fields), {}))
                     s.delete(client)
+
+    def client_fields(self, client_id: str) -> dict[str, object]:
+        """The client-level NDTMS fields stored for a client (the same for all its episodes)."""
+        with self._read() as s:
+            client = s.get(Client, client_id)
+            if client is None:
+                raise RecordNotFound("That client")
+            return _loads(client.fields)
+
+    def link_episode(self, episode_id: str, client_id: str) -> None:
+        """Make a new contact an episode of an existing client (a returning client).
+
+        The contact's own client, made when the sheet was first saved, goes; the existing
+        client's details stay as they are, and the contact's consent decisions move with it
+        (the newest decides, as always). Only a contact that is its client's only episode
+        and that NDTMS has not received is moved; audited as a link and a delete.
+        """
+        with self._write() as s:
+            db = _raw(s.connection())
+            row = db.execute(
+                "SELECT client_id, owner_id FROM episodes WHERE id = ?", (episode_id,)
+            ).fetchone()
+            if row is None:
+                raise RecordNotFound("That episode")
+            old = str(row[0])
+            if old == client_id:
+                return
+            if db.execute("SELECT 1 FROM clients WHERE id = ?", (client_id,)).fetchone() is None:
+                raise RecordNotFound("That client")
+            others = db.execute(
+                "SELECT count(*) FROM episodes WHERE client_id = ? AND id != ?",
+                (old, episode_id),
+            ).fetchone()[0]
+            if others or self._sent(s, episode_id):
+                raise StoreError(
+                    "Only a new contact can be joined to an existing client; this episode"
+                    " already belongs to a client with other episodes or was sent to NDTMS."
+                )
+            if str(row[1]) != self.user.id and not self.user.is_manager:
+                raise NotPermitted("join another worker's contact to a client")
+            stamp = _stamp(self._utcnow())
+            db.execute(
+                "UPDATE episodes SET client_id = ?, version = version + 1, updated_at = ?"
+                " WHERE id = ?",
+                (client_id, stamp, episode_id),
+            )
+            db.execute(
+                "UPDATE consent_events SET client_id = ? WHERE client_id = ?", (client_id, old)
+            )
+            self._audit(s, "link", "episode", episode_id, {"client": (old, client_id)})
+            gone = db.execute("SELECT fields FROM clients WHERE id = ?", (old,)).fetchone()
+            db.execute("DELETE FROM clients WHERE id = ?", (old,))
+            self._audit(s, "delete", "client", old, _diff(_loads(gone[0] if gone else None), {}))
 
     def caseload(self, query: CaseloadQuery = CaseloadQuery()) -> list[CaseloadRow]:
         """One page of the caseload, sorted and filtered in the store (never every row)."""
@@ -1145,7 +1240,6 @@ class Store:
                     warnings=e.warnings,
                     last_contact=e.last_contact,
                     owner_id=e.owner_id,
-                    draft=e.draft,
                     updated_at=e.updated_at,
                     extra=dict(zip(keys, rest, strict=True)),
                 )
@@ -1348,7 +1442,7 @@ class Store:
         warnings = 0
         with self._write() as s:
             for rec, summary in prepared:
-                self._store_episode(s, dataset, rec, summary, False, None, None, None, None, today)
+                self._store_episode(s, dataset, rec, summary=summary, today=today)
                 warnings += summary.warnings
             self._audit(
                 s, "import", "store", self.settings.store_id, {"episodes": (None, len(prepared))}
@@ -1397,7 +1491,6 @@ class Store:
                     "dataset": dataset,
                     "fields": _json(split.episode),
                     "notes": None,
-                    "draft": False,
                     "state": summary.state,
                     "opened_on": summary.opened_on,
                     "closed_on": summary.closed_on,

@@ -70,7 +70,9 @@ KEY_SETTING = "bundle_key"
 FIELD_ACTIONS = frozenset({"create", "update", "merge", "resolve"})
 CHUNK = 500
 CLIENT_EXTRA = ("name", "notes")
-EPISODE_EXTRA = ("notes", "draft")
+EPISODE_EXTRA = ("notes",)
+# Sent by laptops whose stores still had a draft flag; a saved episode is the record now.
+RETIRED_EPISODE_KEYS = ("draft",)
 ATTRIBUTORS = ("FINITIAL", "SINITIAL", "DOB", "SEX")
 TRANSFERRED_FROM = "_TRANSFERRED_FROM"
 KIND_WORDS = {"cjit": "CJIT", "secure": "prison team"}
@@ -204,11 +206,10 @@ def _client_values(fields: str, name: str | None, notes: str | None) -> dict[str
     return values
 
 
-def _episode_values(fields: str, notes: str | None, draft: object) -> dict[str, object]:
+def _episode_values(fields: str, notes: str | None) -> dict[str, object]:
     values = _loads(fields)
     if notes is not None:
         values["notes"] = notes
-    values["draft"] = bool(draft)
     return values
 
 
@@ -345,7 +346,7 @@ def collect_team(store: Store, recipient: str, *, full: bool = False) -> Outgoin
         episode_set = set(episode_ids) | {r[1] for r in item_rows}
         episode_rows = _rows_in(
             db,
-            "SELECT id, client_id, dataset, fields, notes, draft, owner_id, last_contact,"
+            "SELECT id, client_id, dataset, fields, notes, owner_id, last_contact,"
             " created_at, updated_at, state, opened_on, closed_on, consent, errors, warnings"
             " FROM episodes WHERE id IN ({marks})",
             sorted(episode_set),
@@ -420,14 +421,13 @@ def collect_team(store: Store, recipient: str, *, full: bool = False) -> Outgoin
         ds,
         fields,
         notes,
-        draft,
         owner,
         contact,
         created_at,
         updated_at,
         *derived,
     ) in episode_rows:
-        values = _episode_values(fields, notes, draft)
+        values = _episode_values(fields, notes)
         updated[eid] = updated_at
         changed = (
             changed_of("episode", eid, values, (updated_at, owner, own), full)
@@ -984,7 +984,7 @@ def _merge(
         r[0]: r
         for r in _rows_in(
             db,
-            "SELECT id, client_id, fields, notes, draft, last_contact, version FROM episodes"
+            "SELECT id, client_id, fields, notes, last_contact, version FROM episodes"
             " WHERE id IN ({marks})",
             [e["id"] for e in episodes],
         )
@@ -996,8 +996,12 @@ def _merge(
     added_episodes = 0
     for e in episodes:
         eid = str(e["id"])
-        incoming = dict(e["values"])
-        changed = _unpack_changed(e.get("changed"))
+        incoming = {k: v for k, v in e["values"].items() if k not in RETIRED_EPISODE_KEYS}
+        changed = {
+            k: v
+            for k, v in _unpack_changed(e.get("changed")).items()
+            if k not in RETIRED_EPISODE_KEYS
+        }
         row = found_e.get(eid)
         if eid in skipped or e["client_id"] in skipped:
             skipped.add(eid)
@@ -1019,7 +1023,6 @@ def _merge(
                     dataset,
                     _json(_plain_fields(values, EPISODE_EXTRA)),
                     values.get("notes"),
-                    int(bool(values.get("draft"))),
                     str(e["owner_id"]),
                     e.get("last_contact"),
                     str(e.get("created_at") or stamp_now),
@@ -1032,17 +1035,16 @@ def _merge(
             continue
         if row[1] != e["client_id"]:
             raise TransferError(_SAME_ID.format(what="episode"))
-        local = _episode_values(row[2], row[3], row[4])
+        local = _episode_values(row[2], row[3])
         diff = work.merge_fields("episode", eid, local, incoming, changed, eid)
-        contact = max(filter(None, (row[5], e.get("last_contact"))), default=None)
-        if diff or contact != row[5]:
+        contact = max(filter(None, (row[4], e.get("last_contact"))), default=None)
+        if diff or contact != row[4]:
             episode_updates.append(
                 (
                     _json(_plain_fields(local, EPISODE_EXTRA)),
                     local.get("notes"),
-                    int(bool(local.get("draft"))),
                     contact,
-                    int(row[6]) + 1,
+                    int(row[5]) + 1,
                     stamp_now,
                     eid,
                 )
@@ -1054,14 +1056,14 @@ def _merge(
             work.refresh.add(eid)
     if episode_inserts:
         db.executemany(
-            "INSERT INTO episodes (id, client_id, dataset, fields, notes, draft, owner_id,"
+            "INSERT INTO episodes (id, client_id, dataset, fields, notes, owner_id,"
             " last_contact, created_at, updated_at, state, opened_on, closed_on, consent,"
-            " errors, warnings, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
+            " errors, warnings, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
             episode_inserts,
         )
     if episode_updates:
         db.executemany(
-            "UPDATE episodes SET fields = ?, notes = ?, draft = ?, last_contact = ?,"
+            "UPDATE episodes SET fields = ?, notes = ?, last_contact = ?,"
             " version = ?, updated_at = ? WHERE id = ?",
             episode_updates,
         )
@@ -1629,7 +1631,7 @@ def _read_field(db: Any, store: Store, kind: str, rid: str, name: str) -> object
         return _GONE if row is None else _client_values(*row).get(name)
     if kind == "episode":
         row = db.execute(
-            "SELECT fields, notes, draft FROM episodes WHERE id = ?", (rid,)
+            "SELECT fields, notes FROM episodes WHERE id = ?", (rid,)
         ).fetchone()
         return _GONE if row is None else _episode_values(*row).get(name)
     table = ITEM_TABLES[store.settings.dataset].__tablename__
@@ -1655,17 +1657,16 @@ def _write_field(db: Any, store: Store, kind: str, rid: str, name: str, value: o
         )
     elif kind == "episode":
         row = db.execute(
-            "SELECT fields, notes, draft FROM episodes WHERE id = ?", (rid,)
+            "SELECT fields, notes FROM episodes WHERE id = ?", (rid,)
         ).fetchone()
         values = _episode_values(*row)
         values[name] = value
         db.execute(
-            "UPDATE episodes SET fields = ?, notes = ?, draft = ?, version = version + 1,"
+            "UPDATE episodes SET fields = ?, notes = ?, version = version + 1,"
             " updated_at = ? WHERE id = ?",
             (
                 _json(_plain_fields(values, EPISODE_EXTRA)),
                 values.get("notes"),
-                int(bool(values.get("draft"))),
                 now,
                 rid,
             ),
@@ -1941,7 +1942,7 @@ class HandoverResult:
             " it is kept as a local note."
         )
         return (
-            f"Handover from {self.sender_agency} opened as a new draft episode"
+            f"Handover from {self.sender_agency} opened as a new episode"
             f" ({self.episode_id}). Filled in from the sending sheet: {', '.join(self.mapped)}."
             f" {coded} The sending team's sheet is kept beside it, read only."
         )
@@ -1961,7 +1962,7 @@ def _transferred_from_code(store: Store, dataset: str, sender: Mapping[str, Any]
 
 
 def receive_handover(store: Store, arrival: Arrival, payload: Mapping[str, Any]) -> HandoverResult:
-    """Open a handover as a new draft episode marked 'transferred from' (one transaction).
+    """Open a handover as a new episode marked 'transferred from' (one transaction).
 
     Only the client attributors (initials, date of birth, sex; and the NOMS number between
     two prison teams) are filled in: the two teams may record different datasets, and the
@@ -2024,19 +2025,13 @@ def receive_handover(store: Store, arrival: Arrival, payload: Mapping[str, Any])
             raw["CLIENTID"] = client_id
             raw["EPISODID"] = new_id()
             prepared = store.prepare(raw, dataset)
-            summary = summarise(store.validator(dataset), store.refdata, prepared, store.context())
             name = values.get("name")
             store._store_episode(
                 s,
                 dataset,
                 prepared,
-                summary,
-                True,
-                str(name) if isinstance(name, str) and not earlier else None,
-                None,
-                note + ". The sending team's sheet is kept with the handover, read only.",
-                None,
-                None,
+                client_name=str(name) if isinstance(name, str) and not earlier else None,
+                notes=note + ". The sending team's sheet is kept with the handover, read only.",
             )
             episode_id = str(prepared["EPISODID"])
             sharing = [c for c in payload["consent"] if c["kind"] == "sharing"]

@@ -85,21 +85,41 @@ class Session:
         return self.unlock()
 
     def unlock(self) -> bool:
+        """Ask for the password; after a lock, Cancel asks before Pathway quits."""
         self._remember_geometry()
-        dialog = UnlockDialog(self.path, self.refdata, user=self.user)
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.store is None:
-            self.app.quit()
-            return False
+        locked = self.window is not None
+        while True:
+            dialog = UnlockDialog(self.path, self.refdata, user=self.user)
+            if dialog.exec() == QDialog.DialogCode.Accepted and dialog.store is not None:
+                break
+            if not locked or self._really_quit():
+                self.app.quit()
+                return False
         self.user = dialog.store.user.name
         self._show(dialog.store)
         return True
 
+    def _really_quit(self) -> bool:
+        answer = QMessageBox.question(
+            None,
+            APP_NAME,
+            "Quit Pathway? Everything typed before the lock is saved; the next start opens"
+            " the same record.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def _show(self, store: Store) -> None:
         from desktop.ui.main_window import MainWindow
 
+        old, self.window = self.window, None
+        if old is not None:  # the window that locked: its watch and timers go with it
+            old.retire(self.app)
         window = MainWindow(store, idle_ms=settings.load().settings.idle_lock_ms)
         window.install_activity_watch(self.app)
         window.locked.connect(self.unlock)
+        window.closed.connect(self.app.quit)
         self.window = window
         geometry = _window_state().value("main/geometry")
         if not (isinstance(geometry, QByteArray) and window.restoreGeometry(geometry)):
@@ -119,9 +139,8 @@ class Session:
         window = self.window
         if window is not None and window.store.is_open:
             if window.dirty:
-                window.save(final=False)
-            try:
-                window.store.discard_draft()
+                window.save()
+            try:  # the record the worker was on is kept, to open at the next start
                 window.store.close()
             except StoreError as exc:
                 log.warning("close: %s", type(exc).__name__)
@@ -135,6 +154,9 @@ def run_app(store: Path | None = None, demo: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
+    # Pathway quits when its window is closed or the worker says so at the lock, never
+    # because no window happens to be on screen between the lock and the unlock.
+    app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(QIcon(str(resources.icon_file())))
     crash.install()
     sys.excepthook = _safe_excepthook

@@ -31,7 +31,7 @@ COLUMNS: tuple[tuple[str, str, Any], ...] = (
     ("Initials", "client_ref", lambda r: f"{r.finitial or '?'}{r.sinitial or '?'}"),
     ("Date of birth", "dob", lambda r: _day(r.dob)),
     ("Opened", "opened_on", lambda r: _day(r.opened_on)),
-    ("Status", "state", lambda r: STATES.get(r.state, r.state) + (" (draft)" if r.draft else "")),
+    ("Status", "state", lambda r: STATES.get(r.state, r.state)),
     ("Last contact", "last_contact", lambda r: _day(r.last_contact)),
     ("Flags", "errors", None),  # worked out by the model, which knows the code lists
 )

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.domain.consent import latest_sharing
+from desktop.domain.spec import Level
+from desktop.domain.values import is_blank
 from desktop.domain.workflow import last_contact
 from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, ConsentRecord, Store
@@ -48,9 +50,10 @@ class ActivityWatch(QObject):
     def __init__(self, timer: QTimer) -> None:
         super().__init__()
         self._timer = timer
+        self.active = True  # off once the window has locked: typing a password is no use
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in (
+        if self.active and event.type() in (
             QEvent.Type.KeyPress,
             QEvent.Type.MouseButtonPress,
             QEvent.Type.Wheel,
@@ -60,9 +63,11 @@ class ActivityWatch(QObject):
 
 
 class MainWindow(QMainWindow):
-    """``locked`` fires after the window has hidden every piece of client data."""
+    """``locked`` fires after the window has hidden every piece of client data; ``closed``
+    when the worker closes the window (after what was typed is saved)."""
 
     locked = Signal()
+    closed = Signal()
 
     def __init__(self, store: Store, *, idle_ms: int = IDLE_LOCK_MS) -> None:
         super().__init__()
@@ -130,6 +135,11 @@ class MainWindow(QMainWindow):
         self._match_id: str | None = None
         self._match_key: tuple[object, ...] | None = None  # what the offer was worked out for
         self._fresh_client = False  # a client first made by this sheet, not yet linked
+        spec = self.sheet.spec
+        self._client_headers = tuple(
+            f.header for f in spec.record_fields if f.level is Level.CLIENT and not f.system
+        )
+        self._stored_client: dict[str, object] = {}  # the client's details as stored
         scroll = QScrollArea()
         scroll.setWidget(self.sheet)
         scroll.setWidgetResizable(True)
@@ -153,7 +163,7 @@ class MainWindow(QMainWindow):
         self.autosave = QTimer(self)
         self.autosave.setSingleShot(True)
         self.autosave.setInterval(AUTOSAVE_MS)
-        self.autosave.timeout.connect(lambda: self.save(final=False))
+        self.autosave.timeout.connect(lambda: self.save())
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
         self.idle.setInterval(idle_ms)
@@ -169,7 +179,7 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("actions")
         for text, shortcut, slot in (
             ("&New contact", QKeySequence.StandardKey.New, self.new_episode),
-            ("&Save", QKeySequence.StandardKey.Save, lambda: self.save(final=True)),
+            ("&Save", QKeySequence.StandardKey.Save, self.save_now),
             ("&Find", QKeySequence.StandardKey.Find, self.find_client),
             ("&Lock", QKeySequence("Ctrl+L"), self.lock),
             ("&Caseload (show/hide)", QKeySequence("F4"), self.toggle_caseload),
@@ -201,7 +211,7 @@ class MainWindow(QMainWindow):
     def hand_over(self) -> None:
         """Continuity-of-care handover of the open client (seed 004)."""
         if self.dirty:
-            self.save(final=False)
+            self.save()
         if self.client_id is None or self.episode_id is None:
             self.say("Open the client's sheet first, then hand over.")
             return
@@ -250,7 +260,7 @@ class MainWindow(QMainWindow):
     # -- the sheet
     def open_episode(self, episode_id: str) -> None:
         if self.dirty:
-            self.save(final=False)
+            self.save()
         try:
             stored = self.store.load_episode(episode_id)
         except StoreError as exc:
@@ -263,14 +273,15 @@ class MainWindow(QMainWindow):
         self.match.hide()
         self.use_match.hide()
         self.sheet.load(stored.raw)
+        self._remember_client(stored.raw)
         self._show_consent()
         self.dirty = False
-        self.store.save_draft({"episode_id": episode_id}, None)
+        self._remember_place(episode_id)
         self.statusBar().showMessage(f"Opened, last saved {stored.updated_at:%d/%m/%Y %H:%M} UTC")
 
     def new_episode(self) -> None:
         if self.dirty:
-            self.save(final=False)
+            self.save()
         self.episode_id = None
         self.client_id = None
         self._fresh_client = True
@@ -278,8 +289,10 @@ class MainWindow(QMainWindow):
         self.match.hide()
         self.use_match.hide()
         self.sheet.clear()
+        self._stored_client = {}
         self._show_consent()
         self.dirty = False
+        self._remember_place(None)
         self.statusBar().showMessage("New contact: start with consent")
         first = next(iter(self.sheet.editors.values()), None)
         if first is not None:
@@ -325,42 +338,91 @@ class MainWindow(QMainWindow):
         self.use_match.show()
 
     def _use_match(self) -> None:
+        """Link this contact to the existing client: a new episode of the same client.
+
+        The sheet's client details are filled from the client; nothing stored about the
+        client is blanked. Where the worker had typed something else, the stored answer is
+        kept and the worker is told which, to change on the sheet if it is wrong.
+        """
         if self._match_id is None:
             return
-        if self.episode_id is not None:
-            # The draft saved so far made a new client; move the contact to the existing one.
-            try:
-                self.store.delete_episode(self.episode_id)
-            except StoreError as exc:
-                self.say(str(exc))
-                return
-            self.episode_id = None
+        typed = self.sheet.raw()
+        try:
+            if self.episode_id is not None:
+                # Saved as the worker went under a client of its own: join it to this one.
+                self.store.link_episode(self.episode_id, self._match_id)
+            known = self.store.client_fields(self._match_id)
+        except StoreError as exc:
+            self.say(str(exc))
+            return
         self._fresh_client = False
         self.client_id = self._match_id
         self.match.hide()
         self.use_match.hide()
-        self.statusBar().showMessage("This contact is a new episode for the existing client")
+        kept = {h: v for h, v in known.items() if h in self._client_headers and not is_blank(v)}
+        differ = [
+            self.sheet.spec.by_header[h].label
+            for h, v in kept.items()
+            if not is_blank(typed.get(h)) and str(typed.get(h)).upper() != str(v).upper()
+        ]
+        self._stored_client = dict(known)
+        self.sheet.apply(kept)
+        message = "A new episode of the existing client, whose details are filled in"
+        if differ:
+            message += (
+                f". Kept as recorded for the client: {', '.join(differ)}. If the client's"
+                " answer has changed, change it on the sheet."
+            )
+        self.statusBar().showMessage(message)
         self.dirty = True
-        self.save(final=False)
+        self.save()
 
-    def save(self, *, final: bool) -> bool:
-        """Save what is on the sheet; "Saved" is shown only after the store has it."""
+    def _remember_client(self, raw: dict[str, object]) -> None:
+        self._stored_client = {
+            h: raw[h] for h in self._client_headers if h in raw and not is_blank(raw[h])
+        }
+
+    def _remember_place(self, episode_id: str | None) -> None:
+        """The record this worker is on, to open again after a restart, a crash or a lock."""
+        try:
+            if episode_id is None:
+                self.store.discard_draft()
+            else:
+                self.store.save_draft({"episode_id": episode_id}, None)
+        except StoreError as exc:
+            log.warning("remember place: %s", type(exc).__name__)
+
+    def save_now(self) -> None:
+        """Ctrl+S: everything is saved as the worker goes; this saves at once and says so."""
+        self.dirty = self.dirty or (self.episode_id is None and bool(self.sheet.record.values))
+        if self.save():
+            self.statusBar().showMessage(f"Saved at {datetime.now():%H:%M:%S}")
+
+    def save(self) -> bool:
+        """Save what is on the sheet; "Saved" is shown only after the store has it.
+
+        What is saved is the record: Check counts it and the month's file sends it when it
+        passes, whether or not Ctrl+S was ever pressed.
+        """
         self.autosave.stop()
         if not self.store.is_open:
             return False
+        if not self.dirty:
+            return True
         raw = self.sheet.raw()
         if self.client_id is not None:
             raw["CLIENTID"] = self.client_id
         if self.episode_id is not None:
             raw["EPISODID"] = self.episode_id
-        if not self.dirty and not final:
-            return True
+        cleared = [
+            h for h in self._stored_client if h in self._client_headers and is_blank(raw.get(h))
+        ]
         try:
             saved = self.store.save_episode(
                 raw,
-                draft=not final,
                 last_contact=last_contact(self.sheet.record, raw, self.sheet.spec.id),
                 consent_on=self.guidance.consent.consent_date() if self.guidance else None,
+                cleared=cleared,
             )
         except StoreError as exc:
             self.say(str(exc))
@@ -369,14 +431,25 @@ class MainWindow(QMainWindow):
         self.episode_id = saved.episode_id
         self.client_id = saved.client_id
         self.dirty = False
+        self._remember_client(raw)
         self._show_consent()
         if first_save:
-            self.store.save_draft({"episode_id": saved.episode_id}, None)
+            self._remember_place(saved.episode_id)
             self.sheet.load(self.store.load_episode(saved.episode_id).raw)
         self.model.reload()
         self._update_count()
-        state = "Saved" if final else "Saved as you go"
-        self.statusBar().showMessage(f"{state} at {datetime.now():%H:%M:%S}")
+        if saved.client_changed and saved.other_episodes:
+            labels = ", ".join(
+                self.sheet.spec.by_header[h].label
+                for h in saved.client_changed
+                if h in self.sheet.spec.by_header
+            )
+            self.statusBar().showMessage(
+                f"Saved. Client details changed ({labels}): the change holds for all"
+                f" {saved.other_episodes + 1} episodes of this client."
+            )
+        else:
+            self.statusBar().showMessage(f"Saved as you go at {datetime.now():%H:%M:%S}")
         return True
 
     # -- consent events
@@ -421,7 +494,7 @@ class MainWindow(QMainWindow):
             return
         if self.client_id is None:
             self.dirty = True
-            if not self.save(final=False) or self.client_id is None:
+            if not self.save() or self.client_id is None:
                 return
         try:
             self.store.record_consent(
@@ -455,17 +528,27 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing the window saves what was typed first; no timer outlives the window."""
         if self.dirty:
-            self.save(final=False)
+            self.save()
         self.autosave.stop()
         self.idle.stop()
         super().closeEvent(event)
+        if event.isAccepted():
+            self.closed.emit()
+
+    def retire(self, app: QObject) -> None:
+        """After a lock: this window is done with (a new one opens at unlock)."""
+        app.removeEventFilter(self._watch)
+        self.idle.stop()
+        self.autosave.stop()
+        self.deleteLater()
 
     # -- locking
     def lock(self) -> None:
         """Save, hide every piece of client data, forget the key. The lock always wins."""
+        self._watch.active = False
         self.idle.stop()
         if self.dirty:
-            self.save(final=False)
+            self.save()
         for widget in QApplication.topLevelWidgets():
             if isinstance(widget, QDialog) and widget.isVisible():
                 widget.reject()  # the lock wins over any open dialog, even a modal one

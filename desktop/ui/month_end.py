@@ -199,10 +199,10 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _left_out(no_consent: int, drafts: int) -> str:
+def _left_out(no_consent: int) -> str:
     return (
         f"Left out: {_n(no_consent, 'episode')} whose client has not (now) consented to"
-        f" NDTMS, and {_n(drafts, 'draft')}."
+        " NDTMS; nothing about them is sent."
     )
 
 
@@ -334,7 +334,7 @@ class MonthEnd(QObject):
         (not if the store was locked meanwhile)."""
         if job.writes:
             if self.main.dirty:
-                self.main.save(final=False)  # what was typed goes in before the export
+                self.main.save()  # what was typed goes in before the export
             self.main.autosave.stop()
             self._writing += 1
             if self._writing == 1:
@@ -462,7 +462,7 @@ class MonthEnd(QObject):
         if main.episode_id is None:
             main.say("Open an episode first; its sheet is what is printed.")
             return None
-        if main.dirty and not main.save(final=False):
+        if main.dirty and not main.save():
             return None
         episode_id = main.episode_id
         folder = remembered_folder("pdf") or Path.home()
@@ -648,9 +648,9 @@ class CheckWindow(QDialog):
         self.findings.itemActivated.connect(self._choose)
         self.held_title = QLabel("Held back from the file")
         self.held = QTreeWidget()
-        self.held.setAccessibleName("Records held back for errors")
+        self.held.setAccessibleName("Records held back from the file")
         self.held.setRootIsDecorated(False)
-        self.held.setHeaderLabels(["Record", "Client", "Fields with errors"])
+        self.held.setHeaderLabels(["Record", "Client", "Why"])
         self.held.setColumnWidth(0, 160)
         self.held.setColumnWidth(1, 150)
         self.held.itemActivated.connect(self._choose)
@@ -756,8 +756,13 @@ class CheckWindow(QDialog):
                 f"{_n(result.with_mismatches, 'record')} with a field that must not change"
                 " changed since it was sent: NDTMS will report a validation mismatch."
             )
-        if result.left_out_no_consent or result.drafts:
-            notes.append(_left_out(result.left_out_no_consent, result.drafts))
+        if result.left_out_no_consent:
+            notes.append(_left_out(result.left_out_no_consent))
+        if result.undecided:
+            notes.append(
+                f"{_n(len(result.undecided), 'CJIT episode')} waiting for the caseload decision:"
+                " sent once the client is taken on or the episode is closed (listed below)."
+            )
         if result.format_provisional:
             notes.append(
                 "The file format settings are provisional until checked against the official"
@@ -765,7 +770,9 @@ class CheckWindow(QDialog):
             )
         self.notes.setText(" ".join(notes))
         self.notes.setVisible(bool(notes))
-        self._clients = {h.episode_id: h.client for h in result.held_back if h.client}
+        self._clients = {
+            h.episode_id: h.client for h in (*result.held_back, *result.undecided) if h.client
+        }
         self._show_rules(result)
         self._show_held_back(result)
 
@@ -845,15 +852,18 @@ class CheckWindow(QDialog):
 
     def _show_held_back(self, result: CheckResult) -> None:
         self.held.clear()
-        count = len(result.held_back)
+        count, waiting = len(result.held_back), len(result.undecided)
         self.held_title.setText(
             f"Held back from the file: {_n(count, 'record')} with errors"
-            + (" (double-click to open one)" if count else "")
+            + (f", {_n(waiting, 'record')} waiting for the caseload decision" if waiting else "")
+            + (" (double-click to open one)" if count or waiting else "")
         )
         rows = []
-        for held in result.held_back:
+        listed = [(h, False) for h in result.held_back] + [(h, True) for h in result.undecided]
+        for held, undecided in listed:
             fields = ", ".join(dict.fromkeys(self._field_label(h) for h in held.errors))
-            row = QTreeWidgetItem([f"Episode {held.episode_id[:8]}", held.client or "", fields])
+            why = "No caseload decision yet" if undecided else f"Errors: {fields}"
+            row = QTreeWidgetItem([f"Episode {held.episode_id[:8]}", held.client or "", why])
             first = held.errors[0]
             row.setData(0, ROLE_HIT, (first.episode_id, first.field, first.item))
             row.setToolTip(2, "; ".join(h.message for h in held.errors))
@@ -1090,8 +1100,13 @@ class ExportDialog(QDialog):
             f"Held back for errors: {_n(held, 'record')}"
             + (" (not in the file; Month end → Check… lists them)" if held else "")
         )
-        if result.left_out_no_consent or result.drafts:
-            lines.append(_left_out(result.left_out_no_consent, result.drafts))
+        if result.left_out_no_consent:
+            lines.append(_left_out(result.left_out_no_consent))
+        if result.undecided:
+            lines.append(
+                f"Not sent yet: {_n(result.undecided, 'CJIT episode')} waiting for the caseload"
+                " decision."
+            )
         if result.neutralised:
             lines.append(
                 f"{result.neutralised} cells began with = + - @ or a tab and were written with"

@@ -689,7 +689,7 @@ class PrisonMode:
         window = self.window
         if window.episode_id is None:
             return None
-        if window.dirty and not window.save(final=False):
+        if window.dirty and not window.save():
             return None
         self.dialog = ReopenDialog(
             window, self.sheet.record, self.sheet.spec, self.sheet.refdata, self.sheet.today

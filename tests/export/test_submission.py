@@ -317,11 +317,24 @@ def test_period_selection_open_closed_and_changed_episodes(store: Store, out: Pa
     assert again == october | {"closed_before"}
 
 
-def test_drafts_are_left_out(store: Store, out: Path) -> None:
-    """Issue 6 item 1, seed 111: an unfinished (draft) episode is not sent."""
-    store.save_episode(cjit(111, triaged=IN_OCTOBER), draft=True, today=TODAY)
-    result = export(store, "cjit-q", OCTOBER, out)
-    assert result.episodes == 0 and result.drafts == 1
+def test_a_cjit_episode_waits_for_its_caseload_decision(store: Store, out: Path) -> None:
+    """Seed 000 FAQ ("wait until the outcome of the next appointment is known before
+    entering onto NDTMS CJIT"): an episode with neither a caseload start nor a closure is
+    held back with that reason, even when errors are included, and sent once decided."""
+    rec = cjit(111, triaged=IN_OCTOBER)
+    rec.pop("CPLANDT")
+    rec["referrals"] = []
+    saved = store.save_episode(rec, today=TODAY)
+    checked = check(store, "cjit-q", OCTOBER, today=TODAY)
+    assert checked.records == 0
+    assert [h.episode_id for h in checked.undecided] == [saved.episode_id]
+    assert "caseload decision" in checked.undecided[0].errors[0].message
+    result = export(store, "cjit-q", OCTOBER, out, include_errors=True, today=TODAY)
+    assert result.episodes == 0 and result.undecided == 1
+    decided = {**store.load_episode(saved.episode_id).raw, "CPLANDT": IN_OCTOBER.isoformat()}
+    store.save_episode(decided, today=TODAY)
+    again = export(store, "cjit-q", OCTOBER, out, today=TODAY)
+    assert again.episodes == 1 and again.undecided == 0
 
 
 def test_a_month_not_yet_started_or_badly_written_is_refused(store: Store, out: Path) -> None:

@@ -58,7 +58,7 @@ def _episode(base: dict[str, Any], clear: tuple[str, ...], values: dict[str, Any
     return rec
 
 
-# (fields, referral dates, draft) for each CJIT episode; what each one tests is beside it.
+# (fields, referral dates, saved as you go only) for each CJIT episode; what each one tests is beside it.
 CJIT_EPISODES: list[tuple[dict[str, Any], list[str], bool]] = [
     # E1 assessed, taken on and referred in March; on the caseload; 25 on 31 March
     (
@@ -115,7 +115,7 @@ CJIT_EPISODES: list[tuple[dict[str, Any], list[str], bool]] = [
         [],
         False,
     ),
-    # E9 a draft: counted like the rest; sex not known, no date of birth, no ethnicity
+    # E9 saved as the worker went, never with Ctrl+S: counted like the rest; sex not known, no date of birth, no ethnicity
     (
         {"TRIAGED": "2025-03-25", "CJRFLS": "12", "CPLANDT": "2025-03-25", "SEX": "X"},
         [],
@@ -136,7 +136,7 @@ def fill_cjit(store: Store, refdata: RefData, *, markers: bool = False) -> list[
     clear = (*CJIT_REPORT_FIELDS, "referrals")
     saved = []
     bases = _bases(refdata, "cjit-q", len(CJIT_EPISODES), seed=11)
-    for base, (values, referrals, draft) in zip(bases, CJIT_EPISODES, strict=True):
+    for base, (values, referrals, _saved_as_you_go) in zip(bases, CJIT_EPISODES, strict=True):
         rec = _episode(base, clear, values)
         rec["referrals"] = [{"REFDATE": day} for day in referrals]
         if markers:
@@ -145,7 +145,6 @@ def fill_cjit(store: Store, refdata: RefData, *, markers: bool = False) -> list[
             store.save_episode(
                 rec,
                 dataset="cjit-q",
-                draft=draft,
                 client_name=NAME if markers else None,
                 client_notes=CLIENT_NOTES if markers else None,
                 notes=EPISODE_NOTES if markers else None,

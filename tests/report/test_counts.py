@@ -59,11 +59,10 @@ def test_cjit_counts_for_a_month(cjit_store: Store, refdata: RefData) -> None:
     kit.fill_cjit(cjit_store, refdata)
     report = monthly_report(cjit_store, MARCH_2025, generated=kit.GENERATED)
 
-    assert (report.dataset, report.agency, report.episodes, report.drafts) == (
+    assert (report.dataset, report.agency, report.episodes) == (
         "cjit-q",
         "CJ123",
         10,
-        1,
     )
     assert report.unreadable == (("TRIAGED", 1),)
     activity = report.measure("activity")
@@ -135,7 +134,7 @@ def test_prisons_counts_for_a_month(secure_store: Store, refdata: RefData) -> No
     kit.fill_secure(secure_store, refdata)
     report = monthly_report(secure_store, MARCH_2025, generated=kit.GENERATED)
 
-    assert (report.dataset, report.episodes, report.drafts) == ("secure-r", 5, 0)
+    assert (report.dataset, report.episodes) == ("secure-r", 5)
     assert report.unreadable == (("TRIAGED", 1),)
     assert [(r.label, r.counts) for r in report.measure("activity").rows] == [
         ("Receptions triaged", (2,)),
@@ -190,7 +189,7 @@ def test_the_report_holds_counts_only(cjit_store: Store, refdata: RefData) -> No
     saved = kit.fill_cjit(cjit_store, refdata, markers=True)
     report = monthly_report(cjit_store, MARCH_2025, generated=kit.GENERATED)
     assert {f.name for f in dataclasses.fields(Report)} == {
-        "agency", "dataset", "dataset_title", "period", "generated", "episodes", "drafts",
+        "agency", "dataset", "dataset_title", "period", "generated", "episodes",
         "unreadable", "measures",
     }  # fmt: skip
     assert {f.name for f in dataclasses.fields(Measure)} == {
@@ -210,11 +209,10 @@ def test_the_report_holds_counts_only(cjit_store: Store, refdata: RefData) -> No
 
 def test_the_report_says_what_it_counted(cjit_store: Store, refdata: RefData) -> None:
     """Issue 6 item 5 (consent): every episode recorded locally is counted, whatever the
-    client's NDTMS consent, and the report says so, with drafts and unreadable dates."""
+    client's NDTMS consent, and the report says so, with unreadable dates."""
     kit.fill_cjit(cjit_store, refdata)
     report = monthly_report(cjit_store, MARCH_2025)
     assert "all 10 episodes" in report.scope
-    assert "1 still drafts" in report.scope
     assert "whatever the client's NDTMS consent" in report.scope
     assert "not an NDTMS submission" in report.scope
     assert "1 date could not be read (TRIAGED)" in report.scope
@@ -299,7 +297,7 @@ def test_counting_is_pure(refdata: RefData) -> None:
     """The counting takes rows, not a store: the same rows give the same report."""
     rows = [
         EpisodeRow({"TRIAGED": "05/03/2025", "CJRFLS": 1}),
-        EpisodeRow({"TRIAGED": "2025-03-06", "CJRFLS": " 1 "}, draft=True),
+        EpisodeRow({"TRIAGED": "2025-03-06", "CJRFLS": " 1 "}),
     ]
     report = count_report(
         rows,
@@ -311,4 +309,4 @@ def test_counting_is_pure(refdata: RefData) -> None:
     )
     assert report.measure("routes_month").count("Voluntary – following a cell sweep") == 2
     assert report.measure("activity").count("Contacts assessed") == 2
-    assert report.drafts == 1
+    assert report.episodes == 2

@@ -135,7 +135,6 @@ def test_a_long_measure_continues_on_the_next_page(refdata: RefData, tmp_path: P
         period=MARCH_2025,
         generated=datetime(2025, 4, 3, 9, 30),
         episodes=0,
-        drafts=0,
         unreadable=(),
         measures=(long,),
     )

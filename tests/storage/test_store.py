@@ -96,12 +96,11 @@ def test_ids_are_unique_across_many_saves(store: Store, refdata: RefData) -> Non
 
 
 def test_half_typed_values_are_kept_not_lost(store: Store, refdata: RefData) -> None:
-    """A draft keeps what was typed even when it does not pass the rules yet."""
+    """A save keeps what was typed even when it does not pass the rules yet."""
     raw = {"FINITIAL": "J", "DOB": "31/02/19", "DRUG1": "not a code", "CONSENT": "Y"}
-    saved = store.save_episode(raw, draft=True)
+    saved = store.save_episode(raw)
     assert saved.summary.errors > 0
     back = store.load_episode(saved.episode_id)
-    assert back.draft
     assert back.raw["DOB"] == "31/02/19"
     assert back.raw["DRUG1"] == "not a code"
 
@@ -212,7 +211,7 @@ def test_caseload_search_by_reference_initials_or_birth_date(
 
 def test_caseload_flags_errors(store: Store, refdata: RefData) -> None:
     good = store.save_episode(fresh(refdata)[0])
-    bad = store.save_episode({"FINITIAL": "J", "DRUG1": "nope"}, draft=True)
+    bad = store.save_episode({"FINITIAL": "J", "DRUG1": "nope"})
     flagged = store.caseload(CaseloadQuery(with_errors=True))
     assert [r.episode_id for r in flagged] == [bad.episode_id]
     assert good.summary.errors == 0
@@ -253,7 +252,7 @@ def test_drafts_return_only_to_their_own_user(store: Store, refdata: RefData) ->
     assert not store.is_open
 
 
-def test_worker_may_delete_only_their_own_draft(store: Store, refdata: RefData) -> None:
+def test_worker_may_delete_only_their_own_unsent_episode(store: Store, refdata: RefData) -> None:
     finished = store.save_episode(fresh(refdata)[0])
     store.add_user("bob", "bob's password")
     path = store.path
@@ -262,7 +261,7 @@ def test_worker_may_delete_only_their_own_draft(store: Store, refdata: RefData) 
     try:
         with pytest.raises(NotPermitted):
             bob.delete_episode(finished.episode_id)
-        mine = bob.save_episode({"FINITIAL": "A"}, draft=True)
+        mine = bob.save_episode({"FINITIAL": "A"})
         bob.delete_episode(mine.episode_id)
         with pytest.raises(RecordNotFound):
             bob.load_episode(mine.episode_id)
@@ -396,3 +395,77 @@ def test_a_store_keeps_its_own_dataset_only(store: Store, refdata: RefData) -> N
     with pytest.raises(StoreError, match="This store is for"):
         store.import_records([prison], dataset="secure-r")
     assert store.count_caseload() == 0
+
+
+# ------------------------------------------------------------------ returning clients
+
+
+def test_blank_client_fields_never_erase_what_the_client_has(
+    store: Store, refdata: RefData
+) -> None:
+    """Issue 13 item 2 (one client, many episodes; dataset Q client fields such as ETHNIC
+    and NATION): a second episode saved with the client's fields blank keeps them."""
+    raw = fresh(refdata)[0]
+    first = store.save_episode(raw)
+    known = store.client_fields(first.client_id)
+    assert known.get("ETHNIC") and known.get("NATION")
+    second = store.save_episode({"CLIENTID": first.client_id, "TRIAGED": raw["TRIAGED"]})
+    assert second.client_id == first.client_id and second.client_changed == ()
+    assert store.client_fields(first.client_id) == known
+    back = store.load_episode(first.episode_id)
+    assert (back.raw["ETHNIC"], back.raw["NATION"]) == (known["ETHNIC"], known["NATION"])
+
+
+def test_a_cleared_client_field_is_an_explicit_audited_change(
+    store: Store, refdata: RefData
+) -> None:
+    """A worker who empties a client detail on purpose (``cleared``) changes it for every
+    episode of the client, and the save says so."""
+    raw = fresh(refdata)[0]
+    first = store.save_episode(raw)
+    second = store.save_episode({"CLIENTID": first.client_id, "TRIAGED": raw["TRIAGED"]})
+    again = store.save_episode(
+        {**store.load_episode(second.episode_id).raw, "ETHNIC": None}, cleared=["ETHNIC"]
+    )
+    assert again.client_changed == ("ETHNIC",) and again.other_episodes == 1
+    assert "ETHNIC" not in store.load_episode(first.episode_id).raw
+    assert any("ETHNIC" in c for c in _audit_changes(store, first.client_id))
+
+
+def test_linking_a_new_contact_moves_it_to_the_existing_client(
+    store: Store, refdata: RefData
+) -> None:
+    """Use this client: the contact saved as the worker went under a client of its own
+    becomes an episode of the existing client; that client's details are untouched and
+    the contact's consent event moves with it."""
+    raw = fresh(refdata)[0]
+    first = store.save_episode(raw)
+    known = store.client_fields(first.client_id)
+    contact = store.save_episode(
+        {k: raw[k] for k in ("FINITIAL", "SINITIAL", "DOB", "SEX", "CONSENT")}
+    )
+    assert contact.client_id != first.client_id
+    store.link_episode(contact.episode_id, first.client_id)
+    moved = store.load_episode(contact.episode_id)
+    assert moved.client_id == first.client_id
+    assert store.client_fields(first.client_id) == known
+    assert [m.episodes for m in store.find_clients(
+        str(raw["FINITIAL"]), str(raw["SINITIAL"]), date.fromisoformat(str(raw["DOB"])),
+        str(raw["SEX"]),
+    )] == [2]
+    with pytest.raises(RecordNotFound):
+        store.client_fields(contact.client_id)
+    assert {c.episode_id for c in store.consent_history(first.client_id)} >= {
+        contact.episode_id
+    }
+
+
+def test_an_episode_with_siblings_is_not_moved_to_another_client(
+    store: Store, refdata: RefData
+) -> None:
+    a, b = fresh(refdata, 2)
+    first = store.save_episode(a)
+    store.save_episode({"CLIENTID": first.client_id, "TRIAGED": a["TRIAGED"]})
+    other = store.save_episode(b)
+    with pytest.raises(StoreError):
+        store.link_episode(first.episode_id, other.client_id)

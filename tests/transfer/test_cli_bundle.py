@@ -103,7 +103,7 @@ def test_a_team_round_trip_on_the_command_line(
     code, out, err = run(capsys, "handover", *w, "--client", ref, "--to", str(mkey), "--out", "h.x")
     assert code == 0 and "one client's sheet" in out
     code, out, _ = run(capsys, "bundle", "import", *m, "h.x")
-    assert code == 0 and "Handover from CJ123 opened as a new draft episode" in out
+    assert code == 0 and "Handover from CJ123 opened as a new episode" in out
     assert "A12B" in out  # a CJIT's DAT codes 'Transferred from' (dataset Q PRISON)
 
 

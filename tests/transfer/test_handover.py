@@ -108,7 +108,7 @@ def test_a_handover_to_an_agency_the_consent_does_not_name_is_refused(teams: Tea
 
 
 def test_a_handover_with_consent_arrives_as_a_new_transferred_episode(teams: Teams) -> None:
-    """A CJIT client handed to a prison team: a new draft dataset R episode with the
+    """A CJIT client handed to a prison team: a new dataset R episode with the
     client attributors, marked transferred from the CJIT; the sending sheet kept whole."""
     cjit, prison = teams.cjit, teams.prison
     cid = teams.client(4)  # consent names L0001
@@ -124,7 +124,7 @@ def test_a_handover_with_consent_arrives_as_a_new_transferred_episode(teams: Tea
     assert isinstance(result, HandoverResult) and not result.already
     assert len(episodes_by_ref(prison)) == before + 1
     arrived = prison.load_episode(result.episode_id)
-    assert arrived.dataset == "secure-r" and arrived.draft
+    assert arrived.dataset == "secure-r" and arrived.notes and "Transferred from" in arrived.notes
     for header in ("FINITIAL", "SINITIAL", "DOB", "SEX"):
         assert arrived.raw[header] == sent_episode.raw[header]
     assert arrived.raw["AGNCY"] == "L0001"

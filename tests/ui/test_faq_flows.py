@@ -60,7 +60,7 @@ def _errors(window: MainWindow) -> list[str]:
 
 
 def _saved(window: MainWindow, store: Store) -> dict[str, object]:
-    assert window.save(final=True)
+    assert window.save()
     assert window.episode_id is not None
     return store.load_episode(window.episode_id).raw
 
@@ -198,11 +198,11 @@ def test_consent_changes_are_dated_events(
 ) -> None:
     """Seed 001 CONSENT may change later; each change is a dated consent event."""
     _start(window, refdata)
-    assert window.save(final=False)
+    assert window.save()
     _type_code(window, "CONSENT", "N")
-    assert window.save(final=False)
+    assert window.save()
     _type_code(window, "CONSENT", "Y")
-    assert window.save(final=False)
+    assert window.save()
     assert window.client_id is not None
     values = [e.value for e in store.consent_history(window.client_id) if e.kind == "ndtms"]
     assert values == ["given", "refused", "given"]

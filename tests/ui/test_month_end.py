@@ -388,7 +388,7 @@ def test_autosave_and_the_idle_lock_wait_for_the_export(
     busy: list[bool] = []
     me.busy_changed.connect(busy.append)
     saves: list[bool] = []
-    monkeypatch.setattr(window, "save", lambda *, final: saves.append(final) or True)
+    monkeypatch.setattr(window, "save", lambda: saves.append(True) or True)
     dialog = me.show_export(OCTOBER)
     try:
         dialog.export_button.click()
@@ -414,7 +414,7 @@ def test_after_the_export_a_held_back_save_is_made(
 ) -> None:
     gate = gate_export(monkeypatch)
     saves: list[bool] = []
-    monkeypatch.setattr(window, "save", lambda *, final: saves.append(final) or True)
+    monkeypatch.setattr(window, "save", lambda: saves.append(True) or True)
     dialog = me.show_export(OCTOBER)
     try:
         dialog.export_button.click()

@@ -187,10 +187,10 @@ def test_reception_to_release_with_onward_referral(
     )
     assert progress.hint.text().startswith("✔ Fits appendix G scenario 1")
     assert not progress.new_episode.isVisibleTo(window)  # no client saved yet
-    assert window.save(final=True)
+    assert window.save()
     assert progress.new_episode.isVisibleTo(window)
     stored = store.load_episode(str(window.episode_id))
-    assert stored.state == "exited" and not stored.draft
+    assert stored.state == "exited"
     assert [f for f in window.sheet.current_findings if f.severity.value == "error"] == []
     row = window.model.row_at(0)
     assert window.model.flags_of(row) == ""
@@ -286,7 +286,7 @@ def test_court_appearance_and_return_reopens_the_episode(
     assert "add the new interventions" in progress.reopened.text()
     add_interventions(qtbot, window, "19/11/2026", PSYCHOSOCIAL)
     assert not progress.reopened.isVisibleTo(window)
-    assert window.save(final=True)
+    assert window.save()
     with store._read() as s:
         actions = s.execute(
             select(AuditEvent.action, AuditEvent.changes).where(AuditEvent.entity_id == episode)
@@ -317,7 +317,7 @@ def test_released_and_received_again_is_a_new_episode(
     assert window.sheet.editors["INTRCPTD"].value() == ""
     fill(qtbot, window, {"INTRCPTD": "20/11/2026", "RECPDT": "20/11/2026"})
     fill(qtbot, window, {"TRIAGED": "21/11/2026", "DRUG1": "1101"})
-    assert window.save(final=True)
+    assert window.save()
     assert window.episode_id != episode and window.client_id == old_client
     assert store.count_caseload() == 2
 
@@ -394,7 +394,7 @@ def test_partial_test_dates_are_shown_as_typed(
     assert window.sheet.record.values["HIVTESTDT"] == date(2023, 1, 1)
     notes = {f.field for f in window.sheet.current_findings if f.rule_id == "partial_date_recorded"}
     assert notes == {"HEPCTSTD", "HIVTESTDT"}
-    assert window.save(final=True)
+    assert window.save()
     window.new_episode()
     window.open_episode(episode)
     assert window.sheet.editors["HEPCTSTD"].value() == "05/2024"

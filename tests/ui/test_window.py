@@ -104,7 +104,6 @@ def test_typing_is_saved_as_you_go(window: MainWindow, qtbot: QtBot, store: Stor
     qtbot.waitUntil(lambda: window.episode_id is not None and not window.dirty, timeout=5000)
     assert store.count_caseload() == before + 1
     saved = store.load_episode(str(window.episode_id))
-    assert saved.draft
     assert saved.raw["FINITIAL"] == "Q"
 
 
@@ -113,7 +112,7 @@ def test_half_typed_date_survives_save_and_reopen(
 ) -> None:
     window.new_episode()
     qtbot.keyClicks(window.sheet.editors["DOB"].input, "31/02/19")
-    assert window.save(final=False)
+    assert window.save()
     episode = str(window.episode_id)
     window.new_episode()
     window.open_episode(episode)
@@ -224,7 +223,7 @@ def test_after_a_crash_the_window_reopens_on_the_record_being_edited(
     episode = first.model.row_at(3).episode_id
     first.open_episode(episode)
     qtbot.keyClicks(first.sheet.editors["ALCUNITS"].input, "5")
-    assert first.save(final=False)
+    assert first.save()
     # A crash: nothing closes cleanly; the operating system drops the lock and the key.
     first.autosave.stop()
     first.idle.stop()

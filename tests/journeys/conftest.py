@@ -1,0 +1,82 @@
+"""Journeys: a store made empty, the real window on it, and a folder for the month's file.
+
+Creating the store is the only thing done behind the window's back; every record in a
+journey is typed through the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QFileDialog
+from pytestqt.qtbot import QtBot
+
+from desktop import paths
+from desktop.domain.spec import RefData
+from desktop.storage.store import Store
+from desktop.ui.main_window import MainWindow
+from desktop.ui.month_end import month_end_of
+
+PASSWORD = "journey password"
+
+
+@pytest.fixture(scope="session")
+def refdata() -> RefData:
+    return paths.load()
+
+
+def _store(tmp_path: Path, refdata: RefData, kind: str) -> Iterator[Store]:
+    s = Store.create(
+        tmp_path / f"{kind}.store", agency="CJ123" if kind == "cjit" else "P1234",
+        kind=kind, user="amy", password=PASSWORD, refdata=refdata, dat="A12B",
+    )  # fmt: skip
+    yield s
+    if s.is_open:
+        s.close(backup_reason=None)
+
+
+@pytest.fixture
+def cjit_store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
+    """An empty CJIT team store; amy is its manager."""
+    yield from _store(tmp_path, refdata, "cjit")
+
+
+@pytest.fixture
+def prison_store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
+    """An empty prison (secure setting) team store; amy is its manager."""
+    yield from _store(tmp_path, refdata, "secure")
+
+
+@pytest.fixture
+def open_window(qtbot: QtBot) -> Iterator[Callable[[Store], MainWindow]]:
+    """Open the main window on a store, at a 1366x768 laptop's size."""
+    made: list[MainWindow] = []
+
+    def open_on(store: Store) -> MainWindow:
+        w = MainWindow(store)
+        qtbot.addWidget(w)
+        w.resize(1366, 740)
+        w.show()
+        made.append(w)
+        return w
+
+    yield open_on
+    for w in made:
+        me = month_end_of(w)
+        if me is not None:
+            me.stop_all()
+        w.autosave.stop()
+        w.idle.stop()
+
+
+@pytest.fixture
+def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder the manager picks in the system's folder chooser."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder))
+    )
+    return folder
