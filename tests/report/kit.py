@@ -58,7 +58,8 @@ def _episode(base: dict[str, Any], clear: tuple[str, ...], values: dict[str, Any
     return rec
 
 
-# (fields, referral dates, saved as you go only) for each CJIT episode; what each one tests is beside it.
+# (fields, referral dates, saved as you go only) for each CJIT episode; what each tests
+# is beside it.
 CJIT_EPISODES: list[tuple[dict[str, Any], list[str], bool]] = [
     # E1 assessed, taken on and referred in March; on the caseload; 25 on 31 March
     (
@@ -115,7 +116,8 @@ CJIT_EPISODES: list[tuple[dict[str, Any], list[str], bool]] = [
         [],
         False,
     ),
-    # E9 saved as the worker went, never with Ctrl+S: counted like the rest; sex not known, no date of birth, no ethnicity
+    # E9 saved as the worker went, never with Ctrl+S: counted like the rest; sex not known,
+    # no date of birth, no ethnicity
     (
         {"TRIAGED": "2025-03-25", "CJRFLS": "12", "CPLANDT": "2025-03-25", "SEX": "X"},
         [],
