@@ -373,9 +373,9 @@ class MainWindow(QMainWindow):
                 f". Kept as recorded for the client: {', '.join(differ)}. If the client's"
                 " answer has changed, change it on the sheet."
             )
-        self.statusBar().showMessage(message)
         self.dirty = True
-        self.save()
+        if self.save():
+            self.statusBar().showMessage(message)
 
     def _remember_client(self, raw: dict[str, object]) -> None:
         self._stored_client = {

@@ -75,6 +75,13 @@ def type_into(qtbot: QtBot, window: MainWindow, header: str, text: str) -> None:
         qtbot.keyClick(popup, Qt.Key.Key_Escape)
 
 
+def type_into_line(qtbot: QtBot, line: QLineEdit, text: str) -> None:
+    """Click into a box outside the sheet (a dialog's date), select all, type."""
+    qtbot.mouseClick(line, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(line, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(line, text)
+
+
 def type_all(qtbot: QtBot, window: MainWindow, values: Mapping[str, str]) -> list[str]:
     """Type each answer in the sheet's order; returns the fields the sheet kept shut."""
     shut = []

@@ -310,6 +310,41 @@ def test_an_older_store_is_migrated_at_unlock_after_a_backup(
         conn.close()
 
 
+def test_episodes_once_kept_as_drafts_are_records_after_the_upgrade(
+    store: Store, refdata: RefData
+) -> None:
+    """Issue 13 item 1 (revision 0006): a store whose episodes were saved as drafts (saved
+    as the worker went, never with Ctrl+S) is migrated at unlock; those episodes are then
+    counted by Check like every other record, and none is lost."""
+    from desktop.export.submission import check
+
+    path = store.path
+    today = store.context().today
+    before = check(store, "cjit-q", f"{today:%Y-%m}")
+    store.close(backup_reason=None)
+    conn = raw(path)
+    conn.execute("ALTER TABLE episodes ADD COLUMN draft BOOLEAN NOT NULL DEFAULT 1")
+    conn.execute("UPDATE alembic_version SET version_num = '0005'")
+    conn.commit()
+    conn.close()
+    with Store.open(path, "amy", PASSWORD, refdata=refdata) as s:
+        assert s.count_caseload() == 8
+        after = check(s, "cjit-q", f"{today:%Y-%m}")
+    assert (after.records, after.left_out_no_consent, len(after.undecided)) == (
+        before.records,
+        before.left_out_no_consent,
+        len(before.undecided),
+    )
+    assert after.records + after.left_out_no_consent + len(after.undecided) > 0
+    conn = raw(path)
+    try:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(episodes)")]
+        assert "draft" not in columns
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0006"
+    finally:
+        conn.close()
+
+
 def test_a_store_from_a_newer_version_is_left_alone(store: Store, refdata: RefData) -> None:
     from desktop.storage.errors import NewerStore
 
