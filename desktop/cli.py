@@ -16,14 +16,13 @@ from pathlib import Path
 
 from desktop import APP_NAME, __version__, cli_bundle, cli_export, cli_report, cli_store
 from desktop.cli_store import UsageError
+from desktop.domain.datasets import DATASETS
 from desktop.domain.record import Context
 from desktop.domain.refdata import RefDataError, import_code_list
 from desktop.domain.spec import DatasetSpec, RefData, Status
 from desktop.domain.validation import Validator
 from desktop.launch import add_top_options
 from desktop.storage.errors import StoreError
-
-DATASETS = ("cjit-q", "secure-r")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -5,15 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from desktop.domain.datasets import Workflow, profile
 from desktop.domain.findings import Finding, Severity
 from desktop.domain.record import Context
 from desktop.domain.spec import RefData
 from desktop.domain.validation import Validator
 from desktop.domain.workflow import cjit_step, consent_decision, secure_step
-
-# Which date opens and which closes an episode, per dataset.
-OPENED_BY = {"cjit-q": ("TRIAGED", "REFLD"), "secure-r": ("RECPDT", "TRIAGED")}
-CLOSED_BY = {"cjit-q": "DISD", "secure-r": "EXITD"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +40,17 @@ def summarise(
     validator: Validator, refdata: RefData, raw: dict[str, object], ctx: Context
 ) -> Summary:
     """Validate ``raw`` and work out the episode's state and key dates."""
-    dataset = validator.spec.id
+    known_by = profile(validator.spec.id)
     record, findings = validator.check(raw, ctx)
-    if dataset == "cjit-q":
+    if known_by.workflow is Workflow.CJIT:
         state = str(cjit_step(record, refdata).state)
     else:
         state = str(secure_step(record, refdata, ctx.today).state)
-    opened = next((d for h in OPENED_BY[dataset] if (d := record.date(h)) is not None), None)
+    opened = next((d for h in known_by.opened_by if (d := record.date(h)) is not None), None)
     return Summary(
         state=state,
         opened_on=opened,
-        closed_on=record.date(CLOSED_BY[dataset]),
+        closed_on=record.date(known_by.closed_by),
         consent=record.text("CONSENT"),
         consent_decision=consent_decision(refdata, validator.spec, record.text("CONSENT")),
         client_ref=record.text("CLIENT"),

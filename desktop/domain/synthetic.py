@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 from desktop import CMSID
+from desktop.domain.datasets import Workflow, profile
 from desktop.domain.spec import RefData
 
 _LETTERS = "ABCDEFGHIJKLMNOPRSTW"
@@ -201,6 +202,6 @@ def records(
     """``count`` synthetic records of a dataset, the same for the same seed."""
     rng = random.Random(seed)
     day = today or date(2026, 11, 24)
-    make = cjit_record if dataset_id == "cjit-q" else secure_record
+    make = cjit_record if profile(dataset_id).workflow is Workflow.CJIT else secure_record
     for serial in range(1, count + 1):
         yield make(refdata, rng, serial, day)

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from desktop.domain.datasets import CJIT_Q, Workflow, profile
+from desktop.domain.datasets import LAST_SEEN as LAST_SEEN  # the sheet's local fields
+from desktop.domain.datasets import REVIEWED as REVIEWED
 from desktop.domain.record import Record, item_date
 from desktop.domain.spec import DatasetSpec, RefData
 from desktop.domain.values import as_date
@@ -151,7 +154,6 @@ def secure_step(record: Record, refdata: RefData, today: date) -> Step:
     return Step(SecureState.IN_TREATMENT, (Action.START_INTERVENTION, Action.DISCHARGE))
 
 
-AWAITING_DECISION = frozenset({CjitState.CONTACT, CjitState.TRIAGED, CjitState.CASELOAD_DECISION})
 AWAITING_DECISION_MESSAGE = (
     "No caseload decision yet: the episode is sent once the client is taken onto the"
     " caseload or the episode is closed."
@@ -168,7 +170,7 @@ def awaiting_decision(dataset: str, state: str) -> bool:
     or DISD with a 'prior to caseload' reason). A secure-setting episode (dataset R) is
     sent from reception on.
     """
-    return dataset == "cjit-q" and state in AWAITING_DECISION
+    return state in profile(dataset).awaiting_decision
 
 
 def can_reopen_discharge(discharged: date, re_presented: date) -> bool:
@@ -232,7 +234,7 @@ def offered_lists(record: Record, refdata: RefData, spec: DatasetSpec) -> dict[s
     CJIT appendix E: closure reasons come from the 'prior to caseload' set until there is
     a caseload start date, then from the 'from caseload' set.
     """
-    if spec.id != "cjit-q" or "CJDISRSN" not in spec.by_header:
+    if profile(spec.id).workflow is not Workflow.CJIT or "CJDISRSN" not in spec.by_header:
         return {}
     closure = cjit_step(record, refdata).closure_list
     return {"CJDISRSN": closure} if closure else {}
@@ -240,8 +242,6 @@ def offered_lists(record: Record, refdata: RefData, spec: DatasetSpec) -> dict[s
 
 # ---------------------------------------------------------------------- CJIT guidance
 
-LAST_SEEN = "_LASTSEEN"  # the last face-to-face contact (local)
-REVIEWED = "_REVIEWED"  # the last case review (local)
 TRANSFER_TO = "_TRANSFERTO"  # where a transferred client went: a prison or DAT code (local)
 REVIEW_AFTER_DAYS = 183  # about six months
 
@@ -318,19 +318,13 @@ def transfer_destination(record: Record, refdata: RefData) -> str | None:
     return None
 
 
-CONTACT_DATES = {
-    "cjit-q": (("TRIAGED", "CPLANDT"), ("REFDATE",)),
-    "secure-r": (("RECPDT", "TRIAGED", "DISD", "EXITD"), ("MODST", "MODEND")),
-}
-
-
-def last_contact(record: Record, raw: Mapping[str, object], dataset: str = "cjit-q") -> date | None:
+def last_contact(record: Record, raw: Mapping[str, object], dataset: str) -> date | None:
     """The latest dated contact. CJIT: triage, caseload start, a referral, a review, or the
     last face-to-face contact the worker recorded. Secure setting: reception, triage, an
     intervention starting or ending, discharge or exit."""
-    own, per_item = CONTACT_DATES.get(dataset, CONTACT_DATES["cjit-q"])
-    days = [record.date(h) for h in own]
-    days += [item_date(i, h) for i in record.items for h in per_item]
+    known_by = profile(dataset)
+    days = [record.date(h) for h in known_by.contact_dates]
+    days += [item_date(i, h) for i in record.items for h in known_by.item_contact_dates]
     days += [as_date(raw.get(LAST_SEEN)), as_date(raw.get(REVIEWED))]
     known = [d for d in days if d is not None]
     return max(known) if known else None
@@ -389,7 +383,7 @@ def dropped_out_since(
     """
     if cjit_step(record, refdata).state != CjitState.ON_CASELOAD:
         return None
-    seen = last_contact(record, raw)
+    seen = last_contact(record, raw, CJIT_Q.id)
     return seen if seen is not None and cjit_disengaged(seen, today) else None
 
 

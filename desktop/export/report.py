@@ -24,6 +24,7 @@ from typing import Literal
 
 from sqlalchemy import select
 
+from desktop.domain.datasets import Workflow, profile
 from desktop.domain.period import Period, quarter_of
 from desktop.domain.spec import DatasetSpec, RefData
 from desktop.domain.values import age_on, is_blank, parse_code, parse_date, say_date
@@ -36,16 +37,6 @@ UNDER_18 = "Under 18"
 AGE_BANDS = ((18, 24), (25, 34), (35, 44), (45, 54), (55, None))
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-# The fields each dataset's report reads. Nothing else leaves the store's rows.
-USED = {
-    "cjit-q": (
-        "REFLD", "TRIAGED", "CJRFLS", "CPLANDT", "DISD", "CJDISRSN", "DOB", "SEX", "ETHNIC",
-    ),
-    "secure-r": (
-        "TRIAGED", "DISD", "DISRSN", "EXITD", "EXITRSN", "THNALOX", "RECONNECT", "RTOAGNCY",
-    ),
-}  # fmt: skip
-USED_ITEMS = {"cjit-q": ("REFDATE",), "secure-r": ("MODAL", "MODST")}
 
 
 # ---------------------------------------------------------------------- the period
@@ -301,7 +292,7 @@ def count_report(
 ) -> Report:
     """Count the month's activity from episode rows (pure: no store, no screen)."""
     spec = refdata.datasets[dataset]
-    counter = _cjit if dataset == "cjit-q" else _secure
+    counter = _cjit if profile(dataset).workflow is Workflow.CJIT else _secure
     unreadable: Counter[str] = Counter()
     seen = _Seen()
     measures = counter(_counted(rows, seen), refdata, spec, period, unreadable)
@@ -573,8 +564,8 @@ def read_rows(store: Store, dataset: str) -> Iterator[EpisodeRow]:
     Names, notes and every other field stay in the store. Episodes and items are read in
     episode order and joined as they stream, so memory stays flat as the store grows.
     """
-    fields = USED[dataset]
-    item_fields = USED_ITEMS[dataset]
+    fields = profile(dataset).report_fields
+    item_fields = profile(dataset).report_item_fields
     table = ITEM_TABLES[dataset]
     episodes = (
         select(Episode.id, Episode.fields, Client.fields)

@@ -85,6 +85,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from desktop import CMSID
+from desktop.domain.datasets import DATASETS
 from desktop.domain.findings import Finding, Severity
 from desktop.domain.period import Period
 from desktop.domain.spec import (
@@ -122,7 +123,6 @@ from desktop.storage.extract import (
 )
 from desktop.storage.store import Store
 
-DATASETS = ("cjit-q", "secure-r")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_CHARS = frozenset("".join(FORMULA_START))
 MISMATCH = "mismatch"

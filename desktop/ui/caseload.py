@@ -8,8 +8,9 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from desktop.domain.datasets import REVIEWED, Workflow, profile
 from desktop.domain.values import as_date
-from desktop.domain.workflow import REVIEWED, cjit_flags, consent_given
+from desktop.domain.workflow import cjit_flags, consent_given
 from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
 from desktop.ui.prison import caseload_flags as prison_flags
 
@@ -44,7 +45,6 @@ def _day(day: date | None) -> str:
 
 
 # Stored values the flags need besides the caseload columns, per dataset.
-FLAG_FIELDS: dict[str, tuple[str, ...]] = {"cjit-q": ("CPLANDT", REVIEWED)}
 
 
 def _cjit_flags(row: CaseloadRow, consented: bool, today: date) -> str:
@@ -72,7 +72,7 @@ class CaseloadModel(QAbstractTableModel):
         self._store = store
         self.today = date.today()
         query = query or CaseloadQuery()
-        wanted = FLAG_FIELDS.get(query.dataset or store.settings.dataset, ())
+        wanted = profile(query.dataset or store.settings.dataset).flag_fields
         self._query = replace(query, offset=0, limit=PAGE, extract=query.extract or wanted)
         self._rows: list[CaseloadRow] = []
         self._total = 0
@@ -105,7 +105,7 @@ class CaseloadModel(QAbstractTableModel):
         return self._total
 
     def flags_of(self, row: CaseloadRow) -> str:
-        if row.dataset == "secure-r":
+        if profile(row.dataset).workflow is Workflow.SECURE:
             return prison_flags(self._store, row, self.today)
         spec = self._store.refdata.datasets[row.dataset]
         return _cjit_flags(row, consent_given(self._store.refdata, spec, row.consent), self.today)

@@ -48,7 +48,7 @@ class ActivityWatch(QObject):
     """Any key or mouse use restarts the idle-lock timer."""
 
     def __init__(self, timer: QTimer) -> None:
-        super().__init__()
+        super().__init__(timer)  # goes with its timer, and so leaves the application's filters
         self._timer = timer
         self.active = True  # off once the window has locked: typing a password is no use
 

@@ -113,10 +113,10 @@ def test_last_contact_is_the_latest_dated_contact() -> None:
         {"TRIAGED": D("2026-01-02"), "CPLANDT": D("2026-01-05")},
         [{"REFDATE": D("2026-02-01")}],
     )
-    assert last_contact(rec, {}) == D("2026-02-01")
-    assert last_contact(rec, {LAST_SEEN: "03/03/2026"}) == D("2026-03-03")
-    assert last_contact(rec, {REVIEWED: "2026-04-04"}) == D("2026-04-04")
-    assert last_contact(Record(), {LAST_SEEN: "not a date"}) is None
+    assert last_contact(rec, {}, "cjit-q") == D("2026-02-01")
+    assert last_contact(rec, {LAST_SEEN: "03/03/2026"}, "cjit-q") == D("2026-03-03")
+    assert last_contact(rec, {REVIEWED: "2026-04-04"}, "cjit-q") == D("2026-04-04")
+    assert last_contact(Record(), {LAST_SEEN: "not a date"}, "cjit-q") is None
 
 
 def test_last_contact_in_a_secure_setting() -> None:

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from desktop.domain.datasets import CJIT_Q
 from desktop.domain.period import Period
 from desktop.domain.spec import RefData
 from desktop.export.report import (
     NOT_RECORDED,
-    USED,
-    USED_ITEMS,
     EpisodeRow,
     Measure,
     Report,
@@ -178,8 +177,8 @@ def test_the_report_reads_only_the_fields_it_counts(cjit_store: Store, refdata: 
     kit.fill_cjit(cjit_store, refdata, markers=True)
     rows = list(read_rows(cjit_store, "cjit-q"))
     assert len(rows) == 10
-    assert all(set(r.fields) <= set(USED["cjit-q"]) for r in rows)
-    assert all(set(i) <= set(USED_ITEMS["cjit-q"]) for r in rows for i in r.items)
+    assert all(set(r.fields) <= set(CJIT_Q.report_fields) for r in rows)
+    assert all(set(i) <= set(CJIT_Q.report_item_fields) for r in rows for i in r.items)
     assert {"TRIAGED", "DOB", "SEX"} <= set().union(*(r.fields for r in rows))
 
 
