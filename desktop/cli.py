@@ -15,12 +15,12 @@ from datetime import date
 from pathlib import Path
 
 from desktop import APP_NAME, __version__, cli_bundle, cli_export, cli_report, cli_store
+from desktop.app.launch import add_top_options
 from desktop.cli_store import UsageError
 from desktop.domain.record import Context
 from desktop.domain.refdata import RefDataError, import_code_list
 from desktop.domain.spec import DatasetSpec, RefData, Status
 from desktop.domain.validation import Validator
-from desktop.launch import add_top_options
 from desktop.storage.errors import StoreError
 
 DATASETS = ("cjit-q", "secure-r")
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.self_test:
-        from desktop import selftest
+        from desktop.app import selftest
 
         return selftest.main(args.self_test)
     if args.command is None:
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_app(store=args.app_store, demo=args.demo)
     try:
-        from desktop import paths
+        from desktop.app import paths
 
         refdata = paths.load()
         for problem in refdata.problems:
@@ -223,7 +223,7 @@ def _spec(args: argparse.Namespace, refdata: RefData) -> int:
 
 
 def _refdata(args: argparse.Namespace, refdata: RefData) -> int:
-    from desktop import paths
+    from desktop.app import paths
 
     if args.refdata_command == "check":
         print(

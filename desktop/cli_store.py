@@ -121,7 +121,7 @@ def handlers() -> dict[str, Callable[[argparse.Namespace, RefData], int]]:
 
 
 def store_path(args: argparse.Namespace) -> Path:
-    from desktop import paths
+    from desktop.app import paths
 
     given: Path | None = getattr(args, "store", None)
     return given if given is not None else default_store(paths.data_dir())
@@ -293,7 +293,7 @@ def _audit(args: argparse.Namespace, refdata: RefData) -> int:
 
 
 def _recovery_keys(args: argparse.Namespace, refdata: RefData) -> int:
-    from desktop.files import atomic_write_bytes
+    from desktop.app.files import atomic_write_bytes
     from desktop.storage.keys import make_recovery_keypair
 
     out: Path = args.out
@@ -326,7 +326,7 @@ def _recover(args: argparse.Namespace, refdata: RefData) -> int:
 
 
 def _demo(args: argparse.Namespace, refdata: RefData) -> int:
-    from desktop import paths
+    from desktop.app import paths
     from desktop.storage.demo import make_demo_store
 
     if args.episodes < 0:

@@ -82,6 +82,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from desktop import CMSID
+from desktop.app.files import atomic_writer, fsync_dir
 from desktop.domain.findings import Finding, Severity
 from desktop.domain.period import Period
 from desktop.domain.spec import (
@@ -103,7 +104,6 @@ from desktop.domain.values import (
     truncate_postcode,
 )
 from desktop.domain.workflow import consent_yes_code
-from desktop.files import atomic_writer, fsync_dir
 from desktop.storage.errors import NotPermitted, StoreError
 from desktop.storage.extract import (
     ExportRecord,

@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(done.code or 0)
         if not rest:
             if top.self_test:
-                from desktop import selftest
+                from desktop.app import selftest
 
                 return selftest.main(top.self_test)
             from desktop.ui.app import run_app
