@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from desktop.cli_store import UsageError, open_store
+from desktop.cli.store import UsageError, open_store
 from desktop.domain.spec import RefData
 from desktop.export import bundle
 from desktop.storage import transfer

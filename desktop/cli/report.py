@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.cli_store import UsageError, open_store
+from desktop.cli.store import UsageError, open_store
 from desktop.domain.period import Period
 from desktop.domain.spec import RefData
 from desktop.export.report import monthly_report

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from desktop import APP_NAME, __version__, cli_bundle, cli_export, cli_report, cli_store
+from desktop import APP_NAME, __version__
 from desktop.app.launch import add_top_options
-from desktop.cli_store import UsageError
+from desktop.cli import bundles, month_end, report, store
+from desktop.cli.store import UsageError
 from desktop.domain.record import Context
 from desktop.domain.refdata import RefDataError, import_code_list
 from desktop.domain.spec import DatasetSpec, RefData, Status
@@ -57,10 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     imp = rsub.add_parser("import", help="replace a code list from a CSV or XLSX file")
     imp.add_argument("list", help="a list name (e.g. DRUG) or a field header (e.g. PARENT)")
     imp.add_argument("file", type=Path, help="CSV or XLSX with 'code' and 'label' columns")
-    cli_store.add_parsers(sub)
-    cli_export.add_parsers(sub)
-    cli_report.add_parsers(sub)
-    cli_bundle.add_parsers(sub)
+    store.add_parsers(sub)
+    month_end.add_parsers(sub)
+    report.add_parsers(sub)
+    bundles.add_parsers(sub)
     return parser
 
 
@@ -93,10 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "codes": _codes,
             "spec": _spec,
             "refdata": _refdata,
-            **cli_store.handlers(),
-            **cli_export.handlers(),
-            **cli_report.handlers(),
-            **cli_bundle.handlers(),
+            **store.handlers(),
+            **month_end.handlers(),
+            **report.handlers(),
+            **bundles.handlers(),
         }[args.command]
         return handler(args, refdata)
     except (UsageError, RefDataError, StoreError) as exc:
