@@ -7,7 +7,6 @@ ends the command with exit status 2 and one line on standard error saying what t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from pathlib import Path
 from desktop import APP_NAME, __version__
 from desktop.app.launch import add_top_options
 from desktop.cli import bundles, month_end, report, store
-from desktop.cli.store import UsageError
+from desktop.cli.common import UsageError, print_json, read_json
 from desktop.domain.record import Context
 from desktop.domain.refdata import RefDataError, import_code_list
 from desktop.domain.spec import DatasetSpec, RefData, Status
@@ -110,32 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _read_json(name: str) -> object:
-    try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{name}: this is a folder, not a file") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{name}: the file is not UTF-8 text; save it as UTF-8 JSON") from None
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read the file ({exc.strerror})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
-
-
 def _provisional_lists(spec: DatasetSpec, refdata: RefData) -> list[str]:
     names = {cl.name for f in spec.fields for cl in refdata.lists_for(f) if cl.provisional}
     return sorted(names)
 
 
 def _validate(args: argparse.Namespace, refdata: RefData) -> int:
-    data = _read_json(args.file)
+    data = read_json(args.file)
     records = data if isinstance(data, list) else [data]
     validator = Validator(refdata, args.dataset)
     ctx = Context(today=args.today or date.today(), agency_dat=args.agency_dat)
@@ -147,8 +127,7 @@ def _validate(args: argparse.Namespace, refdata: RefData) -> int:
             for i, r in enumerate(records)
         ],
     }
-    json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    print_json(out)
     return 0
 
 
@@ -177,8 +156,7 @@ def _codes(args: argparse.Namespace, refdata: RefData) -> int:
         }
         for code, code_list in refdata.codes_for(field)
     ]
-    json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    print_json(out)
     return 0
 
 
@@ -203,13 +181,7 @@ def _spec(args: argparse.Namespace, refdata: RefData) -> int:
             }
         )
     if args.json:
-        json.dump(
-            {"dataset": spec.id, "version": spec.version, "fields": rows},
-            sys.stdout,
-            indent=2,
-            ensure_ascii=False,
-        )
-        sys.stdout.write("\n")
+        print_json({"dataset": spec.id, "version": spec.version, "fields": rows})
         return 0
     print(f"{spec.title}, business definitions v{spec.version}: {len(rows)} fields")
     print(f"{'#':>3}  {'HEADER':<13}{'TYPE':<13}{'REQUIRED':<26}{'CODES':<30}LABEL")
