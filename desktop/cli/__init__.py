@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from desktop import APP_NAME, __version__
-from desktop.app.launch import add_top_options
+from desktop.app.options import add_top_options
 from desktop.cli import bundles, month_end, reference, report, store
 from desktop.cli.common import UsageError
 from desktop.domain.refdata import RefDataError
