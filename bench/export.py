@@ -54,7 +54,7 @@ def _maxrss_mb() -> float:
 
 
 def child_floor(store: Path, out: Path, period: str) -> dict[str, Any]:
-    from desktop import paths
+    from desktop.app import paths
     from desktop.export.submission import Period
     from desktop.storage.engine import raw_connect
     from desktop.storage.keys import read_keyfile, unwrap_key, zero
@@ -116,7 +116,7 @@ def child_floor(store: Path, out: Path, period: str) -> dict[str, Any]:
 def child_export(store: Path, out: Path, period: str, traced: bool) -> dict[str, Any]:
     import tracemalloc
 
-    from desktop import paths
+    from desktop.app import paths
     from desktop.export.submission import export
     from desktop.storage.store import Store
 
@@ -145,7 +145,7 @@ def child_export(store: Path, out: Path, period: str, traced: bool) -> dict[str,
 
 
 def child_check(store: Path, period: str) -> dict[str, Any]:
-    from desktop import paths
+    from desktop.app import paths
     from desktop.export.submission import check
     from desktop.storage.store import Store
 

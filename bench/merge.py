@@ -46,7 +46,7 @@ def _maxrss_mb() -> float:
 
 
 def child_seal(store: Path, key: Path, out: Path) -> dict[str, Any]:
-    from desktop import paths
+    from desktop.app import paths
     from desktop.export.bundle import export_team
     from desktop.storage.store import Store
 
@@ -66,7 +66,7 @@ def child_seal(store: Path, key: Path, out: Path) -> dict[str, Any]:
 
 
 def child_merge(store: Path, bundles: list[Path]) -> dict[str, Any]:
-    from desktop import paths
+    from desktop.app import paths
     from desktop.export.bundle import open_file
     from desktop.storage.store import Store
     from desktop.storage.transfer import merge_team, sources
@@ -210,7 +210,7 @@ def _copy_store(source: Path, target: Path) -> None:
 
 
 def run(tmp: Path, episodes: int, laptops: int) -> dict[str, Any]:
-    from desktop import paths
+    from desktop.app import paths
     from desktop.export.bundle import write_public_key
     from desktop.storage.store import Store
 

@@ -41,7 +41,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
 from bench.report import emit, figure
-from desktop import paths
+from desktop.app import paths
 from desktop.domain.summary import summarise
 from desktop.domain.synthetic import records
 from desktop.storage.engine import raw_connect

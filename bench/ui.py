@@ -35,7 +35,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from bench.report import emit, figure
-from desktop import paths
+from desktop.app import paths
 from desktop.domain.prison import caseload_groups
 from desktop.storage.store import CaseloadQuery, Store
 from desktop.ui.caseload import CaseloadModel
@@ -47,7 +47,7 @@ BARE = (
 )
 OURS = (
     "import sys; sys.path.insert(0, {root!r});"
-    "from desktop.launch import main; main(['--self-test', 'start'])"
+    "from desktop.app.launch import main; main(['--self-test', 'start'])"
 )
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from desktop.launch import main
+from desktop.app.launch import main
 
 sys.exit(main())

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from desktop.app.paths import load
 from desktop.cli import main
 from desktop.domain.synthetic import records
-from desktop.paths import load
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from types import TracebackType
 
 import pytest
 
-from desktop import CMSID, crash, paths
+from desktop import CMSID
+from desktop.app import crash, paths
 from tests.conftest import REPO
 
 MARKER = "ZQXMARK"
@@ -94,7 +95,7 @@ def test_reports_go_to_the_users_log_folder_by_default() -> None:
 
 def test_a_fatal_error_is_written_to_faults_log_without_values(tmp_path: Path) -> None:
     code = (
-        "import sys, faulthandler; from pathlib import Path; from desktop import crash\n"
+        "import sys, faulthandler; from pathlib import Path; from desktop.app import crash\n"
         "crash.install(Path(sys.argv[1]))\n"
         f"def save_client(name='{MARKER}'):\n"
         "    faulthandler._sigsegv()\n"

@@ -7,7 +7,14 @@ import sys
 
 from tests.conftest import REPO
 
-FORBIDDEN = ("PySide6", "sqlalchemy", "sqlcipher3", "desktop.cli", "desktop.paths", "platformdirs")
+FORBIDDEN = (
+    "PySide6",
+    "sqlalchemy",
+    "sqlcipher3",
+    "desktop.cli",
+    "desktop.app.paths",
+    "platformdirs",
+)
 
 
 def test_domain_imports_no_ui_or_storage_modules() -> None:

@@ -1,4 +1,4 @@
-"""Shipped files are found through desktop.resources alone, from source and when installed."""
+"""Shipped files are found through desktop.app.resources alone, from source and when installed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QGuiApplication, QImageReader
 
-from desktop import paths, resources
+from desktop.app import paths, resources
 from tests.conftest import REFDATA, REPO
 
 ICONS = REPO / "resources" / "icons"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from desktop import CMSID, selftest
+from desktop import CMSID
+from desktop.app import selftest
 from desktop.cli import main
 from tests.conftest import REPO
 

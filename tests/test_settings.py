@@ -12,9 +12,10 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop import APP_NAME, paths, settings
+from desktop import APP_NAME
+from desktop.app import paths, settings
+from desktop.app.settings import Settings
 from desktop.domain.spec import RefData
-from desktop.settings import Settings
 from desktop.storage.errors import StoreInUse
 from desktop.storage.store import Store
 

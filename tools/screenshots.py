@@ -27,7 +27,8 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
-from desktop import APP_NAME, paths, resources
+from desktop import APP_NAME
+from desktop.app import paths, resources
 from desktop.domain.spec import RefData
 from desktop.storage.demo import DEMO_PASSWORD, DEMO_USER, make_demo_store
 from desktop.storage.store import CaseloadQuery, Store

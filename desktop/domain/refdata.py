@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from desktop.app.files import atomic_write_text
 from desktop.domain.findings import Severity
 from desktop.domain.spec import (
     DATE_TOKENS,
@@ -43,7 +44,6 @@ from desktop.domain.spec import (
     Section,
     Status,
 )
-from desktop.files import atomic_write_text
 
 CODE_COLUMNS = ("code", "label", "definition", "valid_from", "valid_to", "tags")
 FIELD_KEYS = frozenset(

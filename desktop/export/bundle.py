@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from desktop.files import atomic_write_bytes
+from desktop.app.files import atomic_write_bytes
 from desktop.storage import transfer
 from desktop.storage.errors import StoreError
 from desktop.storage.store import Store, new_id

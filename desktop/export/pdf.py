@@ -37,10 +37,10 @@ from PySide6.QtGui import (
 )
 
 from desktop import APP_NAME, __version__
+from desktop.app.files import atomic_write_bytes
 from desktop.domain.spec import DatasetSpec, FieldSpec, FieldType, RefData
 from desktop.domain.values import is_blank, parse_code, parse_date, say_date
 from desktop.export.report import Measure, Report, Row
-from desktop.files import atomic_write_bytes
 from desktop.storage.errors import StoreError
 from desktop.storage.store import Store
 

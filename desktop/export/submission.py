@@ -85,6 +85,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from desktop import CMSID
+from desktop.app.files import atomic_writer, fsync_dir
 from desktop.domain.datasets import DATASETS
 from desktop.domain.findings import Finding, Severity
 from desktop.domain.period import Period
@@ -107,7 +108,6 @@ from desktop.domain.values import (
     truncate_postcode,
 )
 from desktop.domain.workflow import AWAITING_DECISION_MESSAGE, awaiting_decision, consent_yes_code
-from desktop.files import atomic_writer, fsync_dir
 from desktop.storage.errors import NotPermitted, StoreError
 from desktop.storage.extract import (
     ExportRecord,

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.files import atomic_write_bytes
+from desktop.app.files import atomic_write_bytes
 
 MAX_FILE_BYTES = 4096
 

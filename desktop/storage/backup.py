@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from desktop.files import fsync_dir
+from desktop.app.files import fsync_dir
 from desktop.storage.engine import key_pragma, raw_connect
 
 KEEP = 10

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from desktop.files import atomic_write_bytes
+from desktop.app.files import atomic_write_bytes
 
 FORMAT = "pathway-keys/1"
 ROLES = ("worker", "manager")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from desktop.files import atomic_write_bytes, fsync_dir
+from desktop.app.files import atomic_write_bytes, fsync_dir
 from desktop.storage import backup, keys
 from desktop.storage.engine import check_library, raw_connect
 from desktop.storage.errors import ForeignFile, StoreDamaged, StoreError, WrongPassword

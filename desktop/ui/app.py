@@ -15,7 +15,8 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from desktop import APP_NAME, crash, resources, settings
+from desktop import APP_NAME
+from desktop.app import crash, resources, settings
 from desktop.storage.errors import StoreError
 from desktop.ui.dialogs import SetupDialog, UnlockDialog, resolve
 
@@ -147,7 +148,7 @@ class Session:
 
 
 def run_app(store: Path | None = None, demo: bool = False) -> int:
-    from desktop import paths
+    from desktop.app import paths
 
     # Loaded when first needed, so the unlock window is on screen first.
     refdata = functools.cache(paths.load)

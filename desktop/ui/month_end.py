@@ -158,7 +158,7 @@ class PeriodPicker(QComboBox):
 
 
 def _prefs() -> QSettings:
-    from desktop import paths
+    from desktop.app import paths
 
     return QSettings(str(paths.data_dir() / PREFS_FILE), QSettings.Format.IniFormat)
 

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
-from desktop import paths
+from desktop.app import paths
 from desktop.domain.spec import RefData
 from desktop.storage.store import Store
 from desktop.ui.main_window import MainWindow

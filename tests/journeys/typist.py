@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from desktop import paths
+from desktop.app import paths
 from desktop.domain.workflow import Decision
 from desktop.storage.store import Store
 from desktop.ui.main_window import MainWindow

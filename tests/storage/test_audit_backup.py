@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from desktop import paths
+from desktop.app import paths
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.storage import backup, keys

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop import paths
+from desktop.app import paths
 from desktop.cli import main
 from desktop.domain.spec import RefData
 from desktop.storage import location

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop import paths
+from desktop.app import paths
 from desktop.storage import keys
 from desktop.storage.errors import WrongPassword
 from desktop.storage.store import CaseloadQuery, Store, default_store, keys_path

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop import paths
+from desktop.app import paths
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.storage import keys

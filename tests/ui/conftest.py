@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from desktop import paths
+from desktop.app import paths
 from desktop.domain.spec import RefData
 from desktop.storage.store import Store
 from desktop.ui.main_window import MainWindow

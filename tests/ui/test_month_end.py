@@ -524,7 +524,7 @@ def test_history_lists_who_when_dataset_period_counts_and_sha(
 @pytest.fixture
 def report_window_of(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[[], Any]]:
     """A main window on the report fixture (March 2025), and its report window."""
-    from desktop import paths
+    from desktop.app import paths
 
     refdata = paths.load()
     store = kit.create(tmp_path / "report.store", refdata, "cjit")

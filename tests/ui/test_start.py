@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from desktop import CMSID, launch
+from desktop import CMSID
+from desktop.app import launch
 from desktop.domain.refdata import RefDataError
 from desktop.domain.spec import RefData
 from desktop.ui.dialogs import UnlockDialog
@@ -21,7 +22,7 @@ def test_the_window_path_loads_neither_the_store_nor_the_code_lists() -> None:
     """The unlock window is on screen before SQLAlchemy, the command line or the reference
     data are loaded (they come when the password is typed)."""
     code = (
-        "import sys; import desktop.launch, desktop.ui.app, desktop.ui.dialogs;"
+        "import sys; import desktop.app.launch, desktop.ui.app, desktop.ui.dialogs;"
         "heavy = [m for m in ('sqlalchemy', 'alembic', 'desktop.cli', 'desktop.storage.store',"
         " 'desktop.domain.refdata') if m in sys.modules]; print(','.join(heavy))"
     )

@@ -9,33 +9,27 @@ and on a terminal, the password is asked for and not echoed.
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from desktop.cli.common import (
+    UsageError,
+    open_store,
+    read_json,
+    secret,
+    store_arg,
+    store_path,
+    user_name,
+)
 from desktop.domain.spec import RefData
 from desktop.storage.demo import DEMO_PASSWORD, DEMO_USER
-from desktop.storage.errors import StoreError
-from desktop.storage.store import KINDS, Store, default_store
-
-
-class UsageError(Exception):
-    """Input the command cannot use; the message is shown as it is."""
+from desktop.storage.store import KINDS, Store
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    def store_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--store",
-            type=Path,
-            help="the store file (default: pathway.store in your Pathway data folder)",
-        )
-
     p = sub.add_parser("init", help="set up a new encrypted store; the first user is a manager")
     store_arg(p)
     p.add_argument("--agency", required=True, help="this team's NDTMS agency code")
@@ -117,41 +111,6 @@ def handlers() -> dict[str, Callable[[argparse.Namespace, RefData], int]]:
     }
 
 
-# ---------------------------------------------------------------------- helpers
-
-
-def store_path(args: argparse.Namespace) -> Path:
-    from desktop import paths
-
-    given: Path | None = getattr(args, "store", None)
-    return given if given is not None else default_store(paths.data_dir())
-
-
-def _secret(variable: str, prompt: str, *, confirm: bool = False) -> str:
-    value = os.environ.get(variable)
-    if value is not None:
-        return value
-    if not sys.stdin.isatty():
-        raise UsageError(f"no password: set {variable} or run this in a terminal")
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Type it again: ") != first:
-        raise UsageError("the two passwords were not the same; nothing was changed")
-    return first
-
-
-def _user() -> str | None:
-    return os.environ.get("PATHWAY_USER") or None
-
-
-def open_store(args: argparse.Namespace, refdata: RefData) -> Store:
-    return Store.open(
-        store_path(args), _user(), _secret("PATHWAY_PASSWORD", "Password: "), refdata=refdata
-    )
-
-
-# ---------------------------------------------------------------------- commands
-
-
 def _init(args: argparse.Namespace, refdata: RefData) -> int:
     recovery = None
     if args.recovery_key is not None:
@@ -159,7 +118,7 @@ def _init(args: argparse.Namespace, refdata: RefData) -> int:
             recovery = args.recovery_key.read_bytes()
         except OSError as exc:
             raise UsageError(f"{args.recovery_key}: cannot read it ({exc.strerror})") from None
-    password = _secret("PATHWAY_PASSWORD", "New password: ", confirm=True)
+    password = secret("PATHWAY_PASSWORD", "New password: ", confirm=True)
     path = store_path(args)
     store = Store.create(
         path,
@@ -179,7 +138,7 @@ def _init(args: argparse.Namespace, refdata: RefData) -> int:
 def _users(args: argparse.Namespace, refdata: RefData) -> int:
     with open_store(args, refdata) as store:
         if args.users_command == "add":
-            password = _secret("PATHWAY_NEW_PASSWORD", f"Password for {args.name}: ", confirm=True)
+            password = secret("PATHWAY_NEW_PASSWORD", f"Password for {args.name}: ", confirm=True)
             info = store.add_user(args.name, password, args.role)
             print(f"Added {info.name} ({info.role}).")
         elif args.users_command == "remove":
@@ -192,9 +151,9 @@ def _users(args: argparse.Namespace, refdata: RefData) -> int:
 
 
 def _passwd(args: argparse.Namespace, refdata: RefData) -> int:
-    old = _secret("PATHWAY_PASSWORD", "Current password: ")
-    with Store.open(store_path(args), _user(), old, refdata=refdata) as store:
-        new = _secret("PATHWAY_NEW_PASSWORD", "New password: ", confirm=True)
+    old = secret("PATHWAY_PASSWORD", "Current password: ")
+    with Store.open(store_path(args), user_name(), old, refdata=refdata) as store:
+        new = secret("PATHWAY_NEW_PASSWORD", "New password: ", confirm=True)
         if args.for_user:
             store.reset_password(args.for_user, new)
             print(f"New password set for {args.for_user}.")
@@ -204,27 +163,9 @@ def _passwd(args: argparse.Namespace, refdata: RefData) -> int:
     return 0
 
 
-def _read_records(name: str) -> list[object]:
-    try:
-        text = Path(name).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"{name}: no such file") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{name}: the file is not UTF-8 text; save it as UTF-8 JSON") from None
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read the file ({exc.strerror})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg});"
-            " nothing was imported"
-        ) from None
-    return data if isinstance(data, list) else [data]
-
-
 def _import(args: argparse.Namespace, refdata: RefData) -> int:
-    records = _read_records(args.file)
+    data = read_json(args.file, stdin=False, not_done="; nothing was imported")
+    records = data if isinstance(data, list) else [data]
     today = None
     if args.today:
         try:
@@ -257,8 +198,8 @@ def _restore(args: argparse.Namespace, refdata: RefData) -> int:
     from desktop.storage.restore import restore
 
     path = store_path(args)
-    password = _secret("PATHWAY_PASSWORD", "Password (as it was when the backup was made): ")
-    done = restore(args.backup, path, _user(), password)
+    password = secret("PATHWAY_PASSWORD", "Password (as it was when the backup was made): ")
+    done = restore(args.backup, path, user_name(), password)
     kept = f"; the store it replaced is kept at {done.kept_as}" if done.kept_as else ""
     print(f"Restored {path} from {done.from_backup.name}{kept}.")
     return 0
@@ -293,7 +234,7 @@ def _audit(args: argparse.Namespace, refdata: RefData) -> int:
 
 
 def _recovery_keys(args: argparse.Namespace, refdata: RefData) -> int:
-    from desktop.files import atomic_write_bytes
+    from desktop.app.files import atomic_write_bytes
     from desktop.storage.keys import make_recovery_keypair
 
     out: Path = args.out
@@ -318,7 +259,7 @@ def _recover(args: argparse.Namespace, refdata: RefData) -> int:
         private = args.private_key.read_bytes()
     except OSError as exc:
         raise UsageError(f"{args.private_key}: cannot read it ({exc.strerror})") from None
-    new = _secret("PATHWAY_NEW_PASSWORD", f"New password for {args.user}: ", confirm=True)
+    new = secret("PATHWAY_NEW_PASSWORD", f"New password for {args.user}: ", confirm=True)
     store = Store.recover(store_path(args), private, args.user, new, refdata=refdata)
     store.close(backup_reason=None)
     print(f"New password set for {args.user} with the recovery key.")
@@ -326,7 +267,7 @@ def _recover(args: argparse.Namespace, refdata: RefData) -> int:
 
 
 def _demo(args: argparse.Namespace, refdata: RefData) -> int:
-    from desktop import paths
+    from desktop.app import paths
     from desktop.storage.demo import make_demo_store
 
     if args.episodes < 0:
@@ -350,4 +291,4 @@ def _demo(args: argparse.Namespace, refdata: RefData) -> int:
     return 0
 
 
-__all__ = ["StoreError", "UsageError", "add_parsers", "handlers", "open_store", "store_path"]
+__all__ = ["add_parsers", "handlers"]

@@ -28,7 +28,7 @@ class ResourceMissing(RuntimeError):
 
 
 def _package_root() -> Path:
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # desktop/, above this app/ folder
     if here.is_dir():  # source, wheel and built app keep the package as plain files
         return here
     from importlib import resources  # slower to load: only for other kinds of import

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.cli_store import UsageError, open_store
+from desktop.cli.common import UsageError, open_store, store_arg
 from desktop.domain.period import Period
 from desktop.domain.spec import RefData
 from desktop.export.report import monthly_report
@@ -20,13 +20,6 @@ from desktop.storage.store import KINDS
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    def store_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--store",
-            type=Path,
-            help="the store file (default: pathway.store in your Pathway data folder)",
-        )
-
     p = sub.add_parser(
         "report", help="the monthly report: counts only, as text, JSON or PDF (managers)"
     )

@@ -30,7 +30,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from desktop import APP_NAME, CMSID, resources
+from desktop import APP_NAME, CMSID
+from desktop.app import resources
 
 if TYPE_CHECKING:
     from desktop.domain.spec import RefData
@@ -314,7 +315,7 @@ def _stream() -> TextIO:
     """Standard output; in a build without a console (no stdout), a file in the log folder."""
     if sys.stdout is not None:
         return sys.stdout
-    from desktop import paths
+    from desktop.app import paths
 
     folder = paths.log_dir()
     folder.mkdir(parents=True, exist_ok=True)

@@ -9,13 +9,10 @@ every store command.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
-from desktop.cli_store import UsageError, open_store
+from desktop.cli.common import UsageError, local_time, open_store, print_json, store_arg
 from desktop.domain.spec import RefData
 from desktop.export.submission import (
     DATASETS,
@@ -33,11 +30,7 @@ SHOWN_PER_RULE = 10
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def common(p: argparse.ArgumentParser, *, period: bool = True) -> None:
-        p.add_argument(
-            "--store",
-            type=Path,
-            help="the store file (default: pathway.store in your Pathway data folder)",
-        )
+        store_arg(p)
         if period:
             p.add_argument("--dataset", required=True, choices=DATASETS)
             p.add_argument("--period", required=True, help="the month, YYYY-MM (e.g. 2026-10)")
@@ -73,10 +66,6 @@ def _period(text: str) -> Period:
         raise UsageError(str(exc).rstrip(".")) from None
 
 
-def _local(moment: datetime) -> str:
-    return f"{moment.replace(tzinfo=UTC).astimezone():%Y-%m-%d %H:%M}"
-
-
 def _check(args: argparse.Namespace, refdata: RefData) -> int:
     period = _period(args.period)
     store = open_store(args, refdata)
@@ -85,8 +74,7 @@ def _check(args: argparse.Namespace, refdata: RefData) -> int:
     finally:
         store.close(backup_reason=None)
     if args.json:
-        json.dump(result.as_json(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(result.as_json())
         return 0
     _print_check(result, refdata)
     return 0
@@ -194,7 +182,7 @@ def _exports(args: argparse.Namespace, refdata: RefData) -> int:
     )
     for r in records:
         print(
-            f"{_local(r.created_at):<18}{r.created_by[:11]:<12}{r.dataset:<10}{r.period:<9}"
+            f"{local_time(r.created_at):<18}{r.created_by[:11]:<12}{r.dataset:<10}{r.period:<9}"
             f"{r.rows:>8}{r.episodes:>10}{r.held_back:>11}  {r.sha256}  {r.file_name}"
         )
     return 0

@@ -14,13 +14,10 @@ every store command.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
-from desktop.cli_store import UsageError, open_store
+from desktop.cli.common import UsageError, local_time, open_store, print_json, store_arg
 from desktop.domain.spec import RefData
 from desktop.export import bundle
 from desktop.storage import transfer
@@ -28,13 +25,6 @@ from desktop.storage.store import Store
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    def store_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--store",
-            type=Path,
-            help="the store file (default: pathway.store in your Pathway data folder)",
-        )
-
     p = sub.add_parser("keys", help="this store's bundle key: make it, or show its fingerprint")
     ksub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     make = ksub.add_parser("make", help="write this store's public key to DIR/public.key")
@@ -83,12 +73,6 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def handlers() -> dict[str, Callable[[argparse.Namespace, RefData], int]]:
     return {"keys": _keys, "bundle": _bundle, "handover": _handover}
-
-
-def _local(moment: datetime | None) -> str:
-    if moment is None:
-        return "unknown time"
-    return f"{moment.replace(tzinfo=UTC).astimezone():%Y-%m-%d %H:%M}"
 
 
 def _shown(value: object) -> str:
@@ -174,8 +158,7 @@ def _list(store: Store, as_json: bool) -> None:
                 for b in received
             ],
         }
-        json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(out)
         return
     if not received:
         print("No bundles have been imported into this store.")
@@ -184,13 +167,13 @@ def _list(store: Store, as_json: bool) -> None:
         trail = "audit trail verified" if r.ok else "AUDIT TRAIL PROBLEMS: " + "; ".join(r.problems)
         print(
             f"{r.sender_user or 'a laptop'} ({r.agency}, store {r.store_id[:8]}):"
-            f" {r.bundles} bundles, last imported {_local(r.last_at)}; {trail}"
+            f" {r.bundles} bundles, last imported {local_time(r.last_at)}; {trail}"
         )
     print()
     print("Imported\tSealed\tKind\tFrom\tNo.\tNew episodes\tUpdated\tConflicts")
     for b in received:
         print(
-            f"{_local(b.at)}\t{_local(b.sealed_at)}\t{b.kind}\t"
+            f"{local_time(b.at)}\t{local_time(b.sealed_at)}\t{b.kind}\t"
             f"{b.sender_user or '?'} ({b.peer_agency})\t{b.sequence}\t"
             f"{b.counts.get('episodes_added', b.counts.get('episodes', 0))}\t"
             f"{b.counts.get('records_changed', 0)}\t{b.counts.get('conflicts', 0)}"
@@ -223,8 +206,7 @@ def _conflicts(store: Store, include_decided: bool, as_json: bool) -> None:
             }
             for c in found
         ]
-        json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(out)
         return
     if not found:
         print("No conflicts to decide.")
@@ -236,7 +218,7 @@ def _conflicts(store: Store, include_decided: bool, as_json: bool) -> None:
             now = " <- shown now" if c.applied == name and c.status == "open" else ""
             print(
                 f"    {name:<9}{_shown(side.value)!s:<20} by {side.who} on {side.where},"
-                f" {_local(side.at)}{now}"
+                f" {local_time(side.at)}{now}"
             )
     if any(c.status == "open" for c in found):
         print("Decide with: pathway bundle resolve ID --keep local|incoming")

@@ -37,7 +37,7 @@ _faults_file: IO[str] | None = None
 
 
 def _log_dir() -> Path:
-    from desktop import paths
+    from desktop.app import paths
 
     return paths.log_dir()
 

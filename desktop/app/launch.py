@@ -9,30 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from desktop import CMSID
-
-
-def add_top_options(parser: argparse.ArgumentParser) -> None:
-    """The options that open the window (or check the installation), shared with the CLI."""
-    parser.add_argument("--version", action="version", version=CMSID)
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="open the window on a demo store of synthetic clients (user demo, password demo)",
-    )
-    parser.add_argument(
-        "--store", type=Path, dest="app_store", help="open the window on this store file"
-    )
-    parser.add_argument(
-        "--self-test",
-        nargs="?",
-        const="all",
-        choices=("all", "start"),
-        help="check this installation end to end on synthetic clients in a temporary folder"
-        " ('start': only start up to the unlock window, then quit)",
-    )
+from desktop.app.options import add_top_options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(done.code or 0)
         if not rest:
             if top.self_test:
-                from desktop import selftest
+                from desktop.app import selftest
 
                 return selftest.main(top.self_test)
             from desktop.ui.app import run_app

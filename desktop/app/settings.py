@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop import paths
-from desktop.files import atomic_write_text
+from desktop.app import paths
+from desktop.app.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -1,40 +1,23 @@
-"""``pathway`` / ``python -m desktop``: Pathway's operations without a screen.
-
-Every command prints JSON or plain text to standard output. Input that cannot be used
-ends the command with exit status 2 and one line on standard error saying what to do.
+"""Commands of ``pathway`` about the NDTMS rules and code lists: ``validate``, ``codes``,
+``spec`` and ``refdata``. None of them opens a store.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from desktop import APP_NAME, __version__, cli_bundle, cli_export, cli_report, cli_store
-from desktop.cli_store import UsageError
+from desktop.cli.common import UsageError, print_json, read_json
 from desktop.domain.datasets import DATASETS
 from desktop.domain.record import Context
-from desktop.domain.refdata import RefDataError, import_code_list
+from desktop.domain.refdata import import_code_list
 from desktop.domain.spec import DatasetSpec, RefData, Status
 from desktop.domain.validation import Validator
-from desktop.launch import add_top_options
-from desktop.storage.errors import StoreError
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pathway",
-        description=(
-            f"{APP_NAME} {__version__}: NDTMS case recording for CJIT and secure-setting teams."
-        ),
-    )
-    add_top_options(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("validate", help="check records (JSON) against the NDTMS rules")
     p.add_argument("--dataset", required=True, choices=DATASETS)
     p.add_argument("--today", type=_iso_date, help="check as if today were YYYY-MM-DD")
@@ -56,11 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     imp = rsub.add_parser("import", help="replace a code list from a CSV or XLSX file")
     imp.add_argument("list", help="a list name (e.g. DRUG) or a field header (e.g. PARENT)")
     imp.add_argument("file", type=Path, help="CSV or XLSX with 'code' and 'label' columns")
-    cli_store.add_parsers(sub)
-    cli_export.add_parsers(sub)
-    cli_report.add_parsers(sub)
-    cli_bundle.add_parsers(sub)
-    return parser
+
+
+def handlers() -> dict[str, Callable[[argparse.Namespace, RefData], int]]:
+    return {"validate": _validate, "codes": _codes, "spec": _spec, "refdata": _refdata}
 
 
 def _iso_date(text: str) -> date:
@@ -70,70 +52,13 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.self_test:
-        from desktop import selftest
-
-        return selftest.main(args.self_test)
-    if args.command is None:
-        from desktop.ui.app import run_app
-
-        return run_app(store=args.app_store, demo=args.demo)
-    try:
-        from desktop import paths
-
-        refdata = paths.load()
-        for problem in refdata.problems:
-            print(f"pathway: note: {problem}", file=sys.stderr)
-        handler = {
-            "validate": _validate,
-            "codes": _codes,
-            "spec": _spec,
-            "refdata": _refdata,
-            **cli_store.handlers(),
-            **cli_export.handlers(),
-            **cli_report.handlers(),
-            **cli_bundle.handlers(),
-        }[args.command]
-        return handler(args, refdata)
-    except (UsageError, RefDataError, StoreError) as exc:
-        print(f"pathway: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # e.g. piped into `head`
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        return 0
-
-
-def _read_json(name: str) -> object:
-    try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{name}: this is a folder, not a file") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{name}: the file is not UTF-8 text; save it as UTF-8 JSON") from None
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read the file ({exc.strerror})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
-
-
 def _provisional_lists(spec: DatasetSpec, refdata: RefData) -> list[str]:
     names = {cl.name for f in spec.fields for cl in refdata.lists_for(f) if cl.provisional}
     return sorted(names)
 
 
 def _validate(args: argparse.Namespace, refdata: RefData) -> int:
-    data = _read_json(args.file)
+    data = read_json(args.file)
     records = data if isinstance(data, list) else [data]
     validator = Validator(refdata, args.dataset)
     ctx = Context(today=args.today or date.today(), agency_dat=args.agency_dat)
@@ -145,8 +70,7 @@ def _validate(args: argparse.Namespace, refdata: RefData) -> int:
             for i, r in enumerate(records)
         ],
     }
-    json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    print_json(out)
     return 0
 
 
@@ -175,8 +99,7 @@ def _codes(args: argparse.Namespace, refdata: RefData) -> int:
         }
         for code, code_list in refdata.codes_for(field)
     ]
-    json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    print_json(out)
     return 0
 
 
@@ -201,13 +124,7 @@ def _spec(args: argparse.Namespace, refdata: RefData) -> int:
             }
         )
     if args.json:
-        json.dump(
-            {"dataset": spec.id, "version": spec.version, "fields": rows},
-            sys.stdout,
-            indent=2,
-            ensure_ascii=False,
-        )
-        sys.stdout.write("\n")
+        print_json({"dataset": spec.id, "version": spec.version, "fields": rows})
         return 0
     print(f"{spec.title}, business definitions v{spec.version}: {len(rows)} fields")
     print(f"{'#':>3}  {'HEADER':<13}{'TYPE':<13}{'REQUIRED':<26}{'CODES':<30}LABEL")
@@ -222,7 +139,7 @@ def _spec(args: argparse.Namespace, refdata: RefData) -> int:
 
 
 def _refdata(args: argparse.Namespace, refdata: RefData) -> int:
-    from desktop import paths
+    from desktop.app import paths
 
     if args.refdata_command == "check":
         print(

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from desktop import APP_NAME, resources
+from desktop import APP_NAME
+from desktop.app import resources
 
 if TYPE_CHECKING:  # loaded when first needed: the unlock window opens without it
     from desktop.domain.spec import RefData
 
 
 def refdata_dir() -> Path:
-    """The shipped reference data (``PATHWAY_REFDATA`` overrides it), via desktop.resources."""
+    """The shipped reference data (``PATHWAY_REFDATA`` overrides it), via desktop.app.resources."""
     override = os.environ.get("PATHWAY_REFDATA")
     if override:
         return Path(override)
