@@ -15,12 +15,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from desktop.domain.synthetic import records
 from desktop.export.submission import IdenticalFile, export, history
 from tests.conftest import REPO
 from tests.export.conftest import make_store, reopen
 from tests.storage.storekit import copy_store
 from tests.storage.storekit import refdata as shipped
+
+pytestmark = pytest.mark.slow
 
 EPISODES = 3000  # about 1,260 in each month: two batches, so a kill can land between them
 MONTHS = [f"2026-{m:02d}" for m in range(1, 11)]

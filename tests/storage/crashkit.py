@@ -82,8 +82,9 @@ class ChildRun:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """One child to run in a round: on which launcher, what, and how long after "ready"
-    to kill it."""
+    """One child to run in a round: on which launcher, what, and when to kill it: its
+    ``delay`` after "ready", or (with ``until``) once it has written a line starting with
+    that word, so that a round can be sure to kill after an operation has returned."""
 
     launcher: Launcher
     mode: str
@@ -91,6 +92,7 @@ class Order:
     password: str
     seed: int
     delay: float
+    until: str | None = None
 
 
 class Launcher:
@@ -144,6 +146,10 @@ class Launcher:
             if line == "ready" or line.startswith("error"):
                 return line.split()[0]
         return "error" if self.ended else None
+
+    def said(self, word: str) -> bool:
+        """Whether the running child has written a line starting with ``word``."""
+        return any(line.split()[:1] == [word] for line in self.lines[self._mark :])
 
     def _send(self, command: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
@@ -216,14 +222,24 @@ def run_round(orders: list[Order]) -> list[ChildRun]:
                 ready_at[i] = now
             if state == "error" or now >= give_up:
                 runs[i] = o.launcher.kill(pids[i], math.nan)
-            elif i in ready_at and now >= ready_at[i] + o.delay:
+            elif i in ready_at and (
+                o.launcher.said(o.until) if o.until is not None else now >= ready_at[i] + o.delay
+            ):
                 runs[i] = o.launcher.kill(pids[i], now - ready_at[i])
         live = [i for i in range(len(orders)) if i not in runs]
         if not live:
             break
-        deadlines = [ready_at[i] + orders[i].delay for i in live if i in ready_at]
+        deadlines = [
+            ready_at[i] + orders[i].delay
+            for i in live
+            if i in ready_at and orders[i].until is None
+        ]
         timeout = max(0.0, min([*deadlines, give_up]) - time.monotonic())
-        waiting = [orders[i].launcher.fd for i in live if i not in ready_at]
+        waiting = [
+            orders[i].launcher.fd
+            for i in live
+            if i not in ready_at or orders[i].until is not None
+        ]
         readable, _, _ = select.select(waiting, [], [], timeout)
         for o in orders:
             if o.launcher.fd in readable:

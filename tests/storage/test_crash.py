@@ -43,6 +43,8 @@ from tests.storage.crashkit import (
     run_round,
 )
 
+pytestmark = pytest.mark.slow
+
 LANES = 2  # stores worked side by side, one child each
 SAVE_KILLS = 200
 CHECK_EVERY = 10  # rounds between full checks of the saves stores (and once at the end)
@@ -382,6 +384,9 @@ class SpecialCheck:
     mode = ""
     delay = (0.05, 0.4)  # seconds from "ready" to the kill
     kills = SPECIAL_KILLS
+    # The first round kills one child at once and the other only after this line, so that
+    # every run has a kill before and a kill after an operation, however busy the machine.
+    returned = "ack"
 
     def __init__(self, refdata: RefData) -> None:
         self.refdata = refdata
@@ -553,6 +558,7 @@ def _downgrade(lane: Lane) -> None:
 class MigrationCheck(SpecialCheck):
     mode = "migrate"
     delay = (0.0, 0.4)
+    returned = "opened"
 
     def prepare(self, lane: Lane) -> None:
         _downgrade(lane)
@@ -586,12 +592,16 @@ def _kill_during(check: SpecialCheck, tmp_path: Path, refdata: RefData) -> dict[
     with _lanes(tmp_path, check.mode, refdata, 150) as lanes, _children(tmp_path) as (kit, log):
         while check.figures["iterations"] < check.kills and check.figures["child_failures"] <= 3:
             orders = []
-            for launcher, lane in zip(kit, lanes, strict=True):
+            first = check.figures["iterations"] == 0
+            for n, (launcher, lane) in enumerate(zip(kit, lanes, strict=True)):
                 check.prepare(lane)
-                delay = rng.uniform(*check.delay)
+                delay = 0.0 if first and n == 0 else rng.uniform(*check.delay)
+                until = check.returned if first and n == 1 else None
                 seed = rng.randrange(1 << 30)
                 password = PASSWORDS[lane.password]
-                orders.append(Order(launcher, check.mode, lane.path, password, seed, delay))
+                orders.append(
+                    Order(launcher, check.mode, lane.path, password, seed, delay, until)
+                )
             for lane, run in zip(lanes, run_round(orders), strict=True):
                 if run.failure is not None:
                     check.figures["child_failures"] += 1

@@ -44,6 +44,8 @@ from desktop.storage.errors import DiskFull
 from desktop.storage.store import Store, backups_folder
 from tests.conftest import REFDATA, REPO
 
+pytestmark = pytest.mark.slow
+
 USER = "amy"
 PASSWORD = "granite meadow 58 beacon"
 TMPFS_SIZE = "3m"
