@@ -306,6 +306,58 @@ def test_cjit_prompting_event_not_after_triage_silent(
     assert_silent(found, "cjit_prompting_event_not_after_triage")
 
 
+# -- cjit_alcohol_only_states_no_second_and_third ------------------------------------------
+
+ALCOHOL, HEROIN, NONE_2ND, NONE_3RD = "7000", "1101", "9996", "9997"  # DRUG list
+
+
+@pytest.mark.parametrize(
+    ("drugs", "expected"),
+    [
+        pytest.param((ALCOHOL, BLANK, BLANK), {"DRUG2", "DRUG3"}, id="both-blank"),
+        pytest.param((ALCOHOL, NONE_2ND, BLANK), {"DRUG3"}, id="no-third-blank"),
+        pytest.param((ALCOHOL, BLANK, NONE_3RD), {"DRUG2"}, id="no-second-blank"),
+    ],
+)
+def test_cjit_alcohol_only_states_no_second_and_third(
+    bases: dict[str, Raw], check: Run, drugs: tuple[object, ...], expected: set[str]
+) -> None:
+    """Seed 000 (CJIT supplementary guidance 2018), FAQ on alcohol-only clients: "please
+    make sure you state no second and third drug" (DRUG 9996 and 9997); left blank, each
+    is a warning that names the code to choose."""
+    changes = dict(zip(("DRUG1", "DRUG2", "DRUG3"), drugs, strict=True))
+    found = check(edit(bases["closed_prior"], changes))
+    assert_fires(
+        found,
+        "cjit_alcohol_only_states_no_second_and_third",
+        *((field, WARNING, None) for field in expected),
+    )
+    messages = {f.field: f.message for f in found if f.rule_id.startswith("cjit_alcohol")}
+    if "DRUG2" in expected:
+        assert "'No second substance'" in messages["DRUG2"]
+    if "DRUG3" in expected:
+        assert "'No third substance'" in messages["DRUG3"]
+
+
+@pytest.mark.parametrize(
+    "drugs",
+    [
+        pytest.param((ALCOHOL, NONE_2ND, NONE_3RD), id="alcohol-only-stated"),
+        pytest.param((ALCOHOL, HEROIN, BLANK), id="alcohol-and-a-drug"),
+        pytest.param((ALCOHOL, NONE_2ND, HEROIN), id="third-is-a-drug"),
+        pytest.param((HEROIN, BLANK, BLANK), id="not-alcohol-blank-as-dataset-q-says"),
+    ],
+)
+def test_cjit_alcohol_only_states_no_second_and_third_silent(
+    bases: dict[str, Raw], check: Run, drugs: tuple[object, ...]
+) -> None:
+    """Seed 000 FAQ (alcohol only) is stated; or the client is not alcohol only, where
+    seed 001 (dataset Q v4.2 DRUG2/DRUG3) leaves a missing further substance blank."""
+    changes = dict(zip(("DRUG1", "DRUG2", "DRUG3"), drugs, strict=True))
+    found = check(edit(bases["closed_prior"], changes))
+    assert_silent(found, "cjit_alcohol_only_states_no_second_and_third")
+
+
 # -- cjit_referrals_inside_caseload_period --------------------------------------------------
 
 

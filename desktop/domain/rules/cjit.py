@@ -97,6 +97,48 @@ def cjit_prompting_event_not_after_triage(c: Check) -> Iterator[Hit]:
         )
 
 
+def _tagged_label(c: Check, header: str, tag: str) -> str:
+    spec = c.spec.by_header.get(header)
+    if spec is not None:
+        for entry, _ in c.refdata.codes_for(spec):
+            if tag in entry.tags:
+                return f"'{entry.label}'"
+    return f"'{tag}'"
+
+
+@rule("Q")
+def cjit_alcohol_only_states_no_second_and_third(c: Check) -> Iterator[Hit]:
+    """An alcohol-only client is recorded with 'no second' and 'no third' substance.
+
+    Source: CJIT supplementary guidance (2018, seed 000) FAQ "Can we record that we are
+    working with offenders who are alcohol only users?": "please make sure you state no
+    second and third drug". The DRUG list's codes tagged none_second and none_third
+    (9996, 9997) say so. Only for alcohol only: dataset Q v4.2 otherwise leaves DRUG2 and
+    DRUG3 blank when there is no further substance.
+    """
+    if not c.is_("DRUG1", "alcohol"):
+        return
+    second, third = c.s("DRUG2"), c.s("DRUG3")
+    if (second and not c.is_("DRUG2", "none_second")) or (
+        third and not c.is_("DRUG3", "none_third")
+    ):
+        return  # a further substance: not alcohol only
+    if not second:
+        yield Hit(
+            "DRUG2",
+            WARNING,
+            f"Alcohol only: record {_tagged_label(c, 'DRUG2', 'none_second')} as problem "
+            "substance 2.",
+        )
+    if not third:
+        yield Hit(
+            "DRUG3",
+            WARNING,
+            f"Alcohol only: record {_tagged_label(c, 'DRUG3', 'none_third')} as problem "
+            "substance 3.",
+        )
+
+
 @rule("Q")
 def cjit_referrals_inside_caseload_period(c: Check) -> Iterator[Hit]:
     """Each REFDATE lies while the client is on the caseload (CPLANDT to DISD).
