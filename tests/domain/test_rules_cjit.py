@@ -306,6 +306,47 @@ def test_cjit_prompting_event_not_after_triage_silent(
     assert_silent(found, "cjit_prompting_event_not_after_triage")
 
 
+# -- cjit_prompting_event_is_contact_without_prior_event -----------------------------------
+
+SELF_REFERRAL = "3"  # CJRFLS 'voluntary – other (including self-referral)', tag no_prior_event
+
+
+@pytest.mark.parametrize("days", [1, 5])
+def test_cjit_prompting_event_is_contact_without_prior_event(
+    bases: dict[str, Raw], check: Run, days: int
+) -> None:
+    """Seed 001 (dataset Q v4.2) REFLD: with no clear preceding event (a client presenting
+    without a referral from a service or a recent arrest or release), the date of the
+    prompting event is the triage date; a self-referral dated earlier is a warning."""
+    rec = bases["closed_prior"]
+    found = check(edit(rec, {"CJRFLS": SELF_REFERRAL, "REFLD": rel(rec, "TRIAGED", -days)}))
+    assert_fires(
+        found, "cjit_prompting_event_is_contact_without_prior_event", ("REFLD", WARNING, None)
+    )
+    (hit,) = [f for f in found if f.rule_id.endswith("without_prior_event")]
+    assert "self-referral" in hit.message and "contact date" in hit.message
+
+
+@pytest.mark.parametrize(
+    ("route", "days"),
+    [
+        pytest.param(SELF_REFERRAL, 0, id="self-referral-on-contact-date"),
+        pytest.param("2", -3, id="release-from-prison-dated-at-release"),
+        pytest.param("5", -1, id="positive-test-dated-at-test"),
+        pytest.param("9", -10, id="offender-manager-referral-dated-at-referral"),
+        pytest.param(SELF_REFERRAL, 2, id="after-contact-is-the-other-rule"),
+    ],
+)
+def test_cjit_prompting_event_is_contact_without_prior_event_silent(
+    bases: dict[str, Raw], check: Run, route: str, days: int
+) -> None:
+    """Seed 001 REFLD: a drug test, a release or a referral is dated at that event; a
+    self-referral on the contact date is right."""
+    rec = bases["closed_prior"]
+    found = check(edit(rec, {"CJRFLS": route, "REFLD": rel(rec, "TRIAGED", days)}))
+    assert_silent(found, "cjit_prompting_event_is_contact_without_prior_event")
+
+
 # -- cjit_alcohol_only_states_no_second_and_third ------------------------------------------
 
 ALCOHOL, HEROIN, NONE_2ND, NONE_3RD = "7000", "1101", "9996", "9997"  # DRUG list

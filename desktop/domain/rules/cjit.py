@@ -140,6 +140,27 @@ def cjit_alcohol_only_states_no_second_and_third(c: Check) -> Iterator[Hit]:
 
 
 @rule("Q")
+def cjit_prompting_event_is_contact_without_prior_event(c: Check) -> Iterator[Hit]:
+    """With no referral, arrest or release before the contact, REFLD equals TRIAGED.
+
+    Source: dataset Q v4.2 (seed 001) field REFLD: "if there is no clear preceding event,
+    eg when a client presents without a referral from a service or without a recent
+    arrest/release from prison, then this should be the same as the triage/assessment
+    date". The routes with no preceding event carry the CJRFLS tag no_prior_event
+    ('voluntary – other (including self-referral)', seed 000 referral sources). A
+    prompting event after the contact is cjit_prompting_event_not_after_triage's.
+    """
+    event, triaged = c.d("REFLD"), c.d("TRIAGED")
+    if event and triaged and event < triaged and c.is_("CJRFLS", "no_prior_event"):
+        yield Hit(
+            "REFLD",
+            WARNING,
+            f"{c.code_label('CJRFLS')} has no referral, arrest or release before the contact: "
+            f"the date of the prompting event is the contact date ({when(triaged)}).",
+        )
+
+
+@rule("Q")
 def cjit_referrals_inside_caseload_period(c: Check) -> Iterator[Hit]:
     """Each REFDATE lies while the client is on the caseload (CPLANDT to DISD).
 
