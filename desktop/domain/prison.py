@@ -188,9 +188,9 @@ def release_only_fields(spec: DatasetSpec) -> tuple[str, ...]:
     return tuple(
         f.header
         for f in spec.fields
-        if f.applies is not None
-        and f.applies.field == "EXITRSN"
-        and f.applies.values == frozenset({"released"})
+        if len(f.applies) == 1
+        and f.applies[0].field == "EXITRSN"
+        and f.applies[0].values == frozenset({"released"})
     )
 
 

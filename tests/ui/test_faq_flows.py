@@ -236,12 +236,18 @@ def test_continuity_of_care_sharing_is_separate_and_can_be_withdrawn(
 def test_questions_that_do_not_apply_are_shut_with_the_reason(
     window: MainWindow, refdata: RefData
 ) -> None:
-    """Dataset Q PRNTSTAT / EHCS (appendix C): asked only with parental responsibility."""
+    """Dataset Q PRNTSTAT (appendix C): asked only with parental responsibility; EHCS (seed
+    001 appendix C) also when children under 18 live with the client."""
     window.new_episode()
-    window.sheet.apply({"PARENT": "N"})
+    window.sheet.apply({"PARENT": "N", "CHILDWTH": "0"})
     editor = window.sheet.editors["PRNTSTAT"]
+    help_ = window.sheet.editors["EHCS"]
     assert not editor.input.isEnabled()
     assert "parental responsibility" in editor.input.toolTip()
+    assert not help_.input.isEnabled()
+    window.sheet.apply({"CHILDWTH": "2"})
+    assert help_.input.isEnabled()  # children at home, no parental responsibility
+    assert not editor.input.isEnabled()
     window.sheet.apply({"PARENT": "Y"})
     assert editor.input.isEnabled()
 
