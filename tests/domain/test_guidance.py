@@ -255,15 +255,39 @@ def test_the_sheet_never_shuts_help_the_children_receive_when_its_rule_asks_for_
     assert asks == (not shut)
 
 
-def test_closure_reason_and_naloxone_wait_for_their_dates(refdata: RefData) -> None:
-    """Dataset Q CJDISRSN follows DISD; NALOXISS is asked at the caseload start (CPLANDT)."""
+def test_closure_reason_waits_for_its_date(refdata: RefData) -> None:
+    """Dataset Q CJDISRSN follows DISD."""
     from desktop.domain.workflow import not_applicable
 
     spec = refdata.datasets["cjit-q"]
     shut = not_applicable(Record(), spec, refdata)
-    assert {"CJDISRSN", "NALOXISS"} <= shut.keys()
+    assert "CJDISRSN" in shut
     open_ = not_applicable(Record({"DISD": TODAY, "CPLANDT": TODAY}), spec, refdata)
-    assert not {"CJDISRSN", "NALOXISS"} & open_.keys()
+    assert "CJDISRSN" not in open_
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param({}, id="new-contact"),
+        pytest.param({"TRIAGED": TODAY}, id="triaged-no-decision"),
+        pytest.param({"TRIAGED": TODAY, "DISD": TODAY}, id="closed-prior-to-caseload"),
+        pytest.param({"TRIAGED": TODAY, "CPLANDT": TODAY}, id="on-the-caseload"),
+    ],
+)
+def test_naloxone_at_episode_start_is_asked_for_every_episode(
+    refdata: RefData, cjit: Validator, values: dict[str, Value]
+) -> None:
+    """Seed 001 (dataset Q v4.2) NALOXISS: "whether the client has been issued with ...
+    naloxone ... by provider at treatment start" — asked of every episode, not only once
+    a caseload start date exists; a value given before any caseload decision is accepted."""
+    from desktop.domain.workflow import not_applicable
+
+    spec = refdata.datasets["cjit-q"]
+    assert "NALOXISS" not in not_applicable(Record(dict(values)), spec, refdata)
+    assert spec.by_header["NALOXISS"].applies == ()
+    _, findings = cjit.check({"TRIAGED": "2026-11-01", "NALOXISS": "4"}, Context(today=TODAY))
+    assert not [f for f in findings if f.field == "NALOXISS"]
 
 
 def test_dropped_out_applies_only_on_the_caseload(refdata: RefData) -> None:

@@ -95,10 +95,12 @@ def test_taken_on_and_referred_to_structured_treatment(
     treatment': a caseload start date (default today, never before triage), then a
     referral to structured treatment inside the caseload period (dataset Q REFDATE)."""
     _start(window, refdata)
+    # seed 001 NALOXISS: naloxone at episode start is asked of every episode
+    assert window.sheet.editors["NALOXISS"].input.isEnabled()
     _choose(window, qtbot, Decision.TAKEN_ON)
     sheet = window.sheet
     assert sheet.editors["CPLANDT"].value() == TODAY.strftime("%d/%m/%Y")
-    assert sheet.editors["NALOXISS"].input.isEnabled()  # asked once the client is taken on
+    assert sheet.editors["NALOXISS"].input.isEnabled()
     _type_code(window, "NALOXISS", sorted(refdata.lists["NALOXISS"].codes)[0])
     _type_code(window, "NALOXAD", sorted(refdata.lists["NALOXAD"].codes)[0])
     sheet.items.add_row({"REFDATE": TODAY.strftime("%d/%m/%Y")})
