@@ -540,17 +540,49 @@ def test_cjit_referral_ids_unique_silent(bases: dict[str, Raw], check: Run, chan
 # -- cjit_own_dat_for_no_fixed_abode --------------------------------------------------------
 
 
+ROUGH_SLEEPING, RENTED = "17", "2"  # HOUSING: tag no_fixed_abode; a home
+OUT_OF_ENGLAND = "Z00B"  # DAT: tags outside_england outside_uk
+
+
 @pytest.mark.parametrize("postcode", ["ZZ99 3VZ", "zz993vz"])
 def test_cjit_own_dat_for_no_fixed_abode(bases: dict[str, Raw], check: Run, postcode: str) -> None:
-    """PC ZZ99 3VZ with DAT blank: use the CJIT's own DAT (warning naming it).
-
-    Source: dataset Q v4.2 field DAT (no fixed abode: the CJIT's partnership as a proxy) and
-    field PC (ZZ99 3VZ for no fixed abode or abroad).
-    """
-    found = check(edit(bases["closed_prior"], {"PC": postcode, "DAT": BLANK}))
+    """Seed 001 (dataset Q v4.2) fields PC and DAT: ZZ99 3VZ is no fixed abode OR living
+    outside the UK. With DAT blank and nothing saying no fixed abode, a warning names both
+    answers: this team's own DAT, or the outside-UK code ('Out of England', Z00B)."""
+    found = check(edit(bases["closed_prior"], {"PC": postcode, "HOUSING": RENTED, "DAT": BLANK}))
     assert_fires(found, "cjit_own_dat_for_no_fixed_abode", ("DAT", WARNING, None))
     (finding,) = [f for f in found if f.rule_id == "cjit_own_dat_for_no_fixed_abode"]
     assert AGENCY_DAT in finding.message
+    assert "outside the UK" in finding.message and OUT_OF_ENGLAND in finding.message
+
+
+def test_cjit_own_dat_for_no_fixed_abode_filled_only_for_no_fixed_abode(
+    bases: dict[str, Raw], check: Run, refdata: RefData, validator: Validator
+) -> None:
+    """Seed 001 (dataset Q v4.2) field DAT: "if a client states that they are of no fixed
+    abode then the partnership (DAT) of the CJIT should be used as a proxy"; outside the
+    UK, "record the code that reflects this". Only a housing situation tagged
+    no_fixed_abode lets Pathway send the team's own DAT (an info on the sheet); a client
+    living outside the UK, or one whose housing does not say, is left for the worker."""
+    from desktop.domain.rules.cjit import own_dat_for_no_fixed_abode
+
+    spec = refdata.datasets[DATASET]
+    nfa = edit(bases["closed_prior"], {"PC": "ZZ99 3VZ", "HOUSING": ROUGH_SLEEPING, "DAT": BLANK})
+    found = check(nfa)
+    assert_fires(found, "cjit_own_dat_for_no_fixed_abode", ("DAT", INFO, None))
+    assert own_dat_for_no_fixed_abode(nfa, spec, refdata, AGENCY_DAT) == AGENCY_DAT
+    assert own_dat_for_no_fixed_abode(nfa, spec, refdata, None) is None
+    unknown = edit(nfa, {"HOUSING": RENTED})
+    assert own_dat_for_no_fixed_abode(unknown, spec, refdata, AGENCY_DAT) is None
+    housing_blank = edit(nfa, {"HOUSING": BLANK})
+    assert own_dat_for_no_fixed_abode(housing_blank, spec, refdata, AGENCY_DAT) is None
+    abroad = edit(unknown, {"DAT": OUT_OF_ENGLAND})
+    assert own_dat_for_no_fixed_abode(abroad, spec, refdata, AGENCY_DAT) is None
+    housed = edit(nfa, {"PC": "NR14 7UJ"})
+    assert own_dat_for_no_fixed_abode(housed, spec, refdata, AGENCY_DAT) is None
+    # without the team's DAT in the setup nothing is filled in: the worker records it
+    found = validator.validate(nfa, Context(today=TODAY))
+    assert_fires(found, "cjit_own_dat_for_no_fixed_abode", ("DAT", WARNING, None))
 
 
 @pytest.mark.parametrize(
@@ -558,6 +590,7 @@ def test_cjit_own_dat_for_no_fixed_abode(bases: dict[str, Raw], check: Run, post
     [
         pytest.param({"PC": "ZZ99 3VZ", "DAT": AGENCY_DAT}, id="nfa-with-dat"),
         pytest.param({"PC": "ZZ99 3VZ", "DAT": "A10B"}, id="nfa-with-other-dat"),
+        pytest.param({"PC": "ZZ99 3VZ", "DAT": OUT_OF_ENGLAND}, id="abroad-with-outside-uk-code"),
         pytest.param({"PC": "NR14 7UJ", "DAT": BLANK}, id="postcode-no-dat"),
         pytest.param({"PC": BLANK, "DAT": BLANK}, id="no-postcode-no-dat"),
     ],
