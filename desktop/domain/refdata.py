@@ -50,7 +50,7 @@ FIELD_KEYS = frozenset(
     {
         "header", "label", "section", "level", "type", "codes", "requirement", "severity",
         "may_change", "mismatch", "system", "help", "min", "max", "special", "special_label",
-        "pattern", "pattern_hint", "pattern_severity", "max_length", "applies",
+        "pattern", "pattern_hint", "pattern_severity", "max_length", "applies", "missing",
     }
 )  # fmt: skip
 _HEADER_RE = re.compile(r"^[A-Z][A-Z0-9]*$")
@@ -169,10 +169,13 @@ def _parse_requirement(
         return Requirement(RequirementKind.REJECT, severity=severity or Severity.ERROR)
     if text == "dq":
         return Requirement(RequirementKind.DQ, severity=severity or Severity.WARNING)
+    if text == "required":
+        return Requirement(RequirementKind.REQUIRED, severity=severity or Severity.WARNING)
     match = re.fullmatch(r"when\s+([A-Z][A-Z0-9]*)\s+(?:set|=\s*([\w|]+))", text)
     if match is None:
         raise err(
-            f"requirement {text!r} is not reject, dq, none, 'when FIELD set' or 'when FIELD = a|b'"
+            f"requirement {text!r} is not reject, dq, required, none, 'when FIELD set' or"
+            " 'when FIELD = a|b'"
         )
     target = match.group(1)
     if target not in headers:
@@ -291,6 +294,7 @@ def load_dataset(path: Path, list_names: set[str]) -> DatasetSpec:
                 requirement=_parse_requirement(
                     raw.get("requirement"), raw.get("severity"), headers, err
                 ),
+                missing=str(raw.get("missing", "")).strip(),
                 may_change=may_change,
                 mismatch=bool(raw.get("mismatch", False)),
                 system=bool(raw.get("system", False)),

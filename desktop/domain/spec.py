@@ -104,8 +104,9 @@ class Condition:
 
 class RequirementKind(StrEnum):
     NONE = "none"
-    REJECT = "reject"
-    DQ = "dq"
+    REJECT = "reject"  # the business definitions: "if not, the record will be rejected"
+    DQ = "dq"  # "if not, data may be excluded from performance monitoring reports"
+    REQUIRED = "required"  # required, with no consequence stated (e.g. "as soon as known")
     WHEN = "when"
 
 
@@ -132,6 +133,8 @@ class FieldSpec:
     help: str
     codes: tuple[str, ...] = ()
     requirement: Requirement = Requirement(RequirementKind.NONE)
+    # For requirement = "required": what a blank means, in the worker's words.
+    missing: str = ""
     may_change: MayChange = MayChange.YES
     mismatch: bool = False
     system: bool = False
