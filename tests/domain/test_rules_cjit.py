@@ -290,10 +290,15 @@ def test_cjit_caseload_start_not_after_closure_silent(
 def test_cjit_prompting_event_not_after_triage(
     bases: dict[str, Raw], check: Run, days: int
 ) -> None:
-    """REFLD after TRIAGED is an error (dataset Q v4.2, field REFLD)."""
+    """Seed 001 (dataset Q v4.2) REFLD: a prompting event after the contact is a WARNING
+    (the field's own requirement is data quality, not rejection), in words that say what
+    date to use; nothing about the record is an error."""
     rec = bases["closed_prior"]
     found = check(edit(rec, {"REFLD": rel(rec, "TRIAGED", days)}))
-    assert_fires(found, "cjit_prompting_event_not_after_triage", ("REFLD", ERROR, None))
+    assert_fires(found, "cjit_prompting_event_not_after_triage", ("REFLD", WARNING, None))
+    (hit,) = [f for f in found if f.rule_id == "cjit_prompting_event_not_after_triage"]
+    assert "after the contact date" in hit.message and "drug test" in hit.message
+    assert not [f for f in found if f.severity is ERROR]
 
 
 @pytest.mark.parametrize("days", [0, -1, -3])

@@ -83,18 +83,22 @@ def cjit_caseload_start_not_after_closure(c: Check) -> Iterator[Hit]:
 
 @rule("Q")
 def cjit_prompting_event_not_after_triage(c: Check) -> Iterator[Hit]:
-    """REFLD is on or before TRIAGED.
+    """REFLD is on or before TRIAGED: a warning, not a rejection.
 
     Source: dataset Q v4.2 field REFLD: the date of the test, release or referral that
-    prompted the contact; with no clear event, the same as the triage date.
+    prompted the contact; with no clear event, the same as the triage date. The field
+    "MUST be completed. If not, data may be excluded from performance monitoring reports";
+    the business definitions state no rejection for it, so a date after the contact is
+    flagged for the worker to check, and the record is not refused.
     """
     event, triaged = c.d("REFLD"), c.d("TRIAGED")
     if event and triaged and event > triaged:
         yield Hit(
             "REFLD",
-            ERROR,
-            f"The prompting event is after the contact date ({when(triaged)}); with no clear "
-            "event use the contact date.",
+            WARNING,
+            f"The date of the prompting event is after the contact date ({when(triaged)}). "
+            "Use the date of the drug test, release or referral that came before the "
+            "contact; with no such event, the contact date.",
         )
 
 
