@@ -1004,6 +1004,24 @@ def test_secure_continuity_of_care_on_release_silent(
     assert_silent(found, "secure_continuity_of_care_on_release")
 
 
+@pytest.mark.parametrize("referral", ["1", "2", "3"])
+def test_secure_continuity_of_care_on_release_no_discharge_hint_on_exit_by_transfer(
+    bases: dict[str, Raw], check: Run, referral: str
+) -> None:
+    """Seed 002 (dataset R v1.2) RTOAGNCY is asked only "if the clients exit reason is
+    'released'", and appendix G's discharge reasons are for releases: on an exit by
+    transfer ('transferred – in custody', exit 'transferred') a referral on release left
+    behind does not ask for another discharge reason; the release-only rule names it."""
+    changes = {"DISRSN": "84", "EXITRSN": "T", "EXITDEST": PRISON, "RTOAGNCY": referral}
+    found = check(edit(bases["exited"], changes))
+    assert_silent(found, "secure_continuity_of_care_on_release")
+    assert ("RTOAGNCY", WARNING, None) in {
+        (f.field, f.severity, f.item)
+        for f in found
+        if f.rule_id == "secure_release_answers_only_on_release"
+    }
+
+
 # -- secure_hep_c_referral_date -------------------------------------------------------------
 
 

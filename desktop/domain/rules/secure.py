@@ -427,8 +427,12 @@ def secure_continuity_of_care_on_release(c: Check) -> Iterator[Hit]:
                 "'Transferred – not in custody' means a referral to a structured treatment "
                 "provider on release.",
             )
+    # The referral on release speaks of the discharge reason only for a release (or an
+    # exit not yet recorded): after an exit by transfer it is not asked (RTOAGNCY).
+    on_release = not c.has("EXITRSN") or c.is_("EXITRSN", "released")
     if (
-        c.is_("RTOAGNCY", "structured")
+        on_release
+        and c.is_("RTOAGNCY", "structured")
         and c.has("DISRSN")
         and not c.is_("DISRSN", "transferred_not_in_custody")
     ):
@@ -439,7 +443,8 @@ def secure_continuity_of_care_on_release(c: Check) -> Iterator[Hit]:
             "should be 'transferred – not in custody'.",
         )
     if (
-        c.is_("RTOAGNCY", "recovery_support")
+        on_release
+        and c.is_("RTOAGNCY", "recovery_support")
         and not c.is_("RTOAGNCY", "structured")
         and c.is_("DISRSN", "transferred")
     ):
