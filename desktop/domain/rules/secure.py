@@ -121,8 +121,8 @@ def exit_destination_expected(
     if scenarios:
         meant = scenarios[0]
         return (
-            f"Appendix G scenario {meant.number} (the client {meant.title}) expects the local"
-            " authority the client is released to."
+            f"Appendix G scenario {meant.number} (the client {meant.title}): record as exit"
+            " destination the local authority the client is released to."
         )
     return None
 
