@@ -325,7 +325,7 @@ LISTS: dict[str, list[tuple[str, str, str, str]]] = {
     "CJRFLS": [
         ("1", "Voluntary – following a cell sweep", "", "voluntary"),
         ("2", "Voluntary – following release from prison", "", "voluntary prison_release"),
-        ("3", "Voluntary – other (including self-referral)", "", "voluntary"),
+        ("3", "Voluntary – other (including self-referral)", "", "voluntary no_prior_event"),
         ("4", "Voluntary – liaison and diversion", "", "voluntary"),
         ("5", "Required assessment following a positive test", "", "required_assessment"),
         ("6", "Restriction on bail", "", ""),

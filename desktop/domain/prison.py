@@ -26,7 +26,13 @@ from enum import StrEnum
 from desktop.domain.findings import Finding
 from desktop.domain.period import Period
 from desktop.domain.record import Record, item_date
-from desktop.domain.rules.secure import OST_REVIEW_DAYS
+from desktop.domain.rules.secure import (
+    OST_REVIEW_DAYS,
+    SCENARIOS,
+    Scenario,
+    exit_destination_expected,
+    release_scenarios,
+)
 from desktop.domain.spec import DatasetSpec, RefData
 from desktop.domain.values import as_date, say_date
 from desktop.domain.workflow import (
@@ -182,9 +188,9 @@ def release_only_fields(spec: DatasetSpec) -> tuple[str, ...]:
     return tuple(
         f.header
         for f in spec.fields
-        if f.applies is not None
-        and f.applies.field == "EXITRSN"
-        and f.applies.values == frozenset({"released"})
+        if len(f.applies) == 1
+        and f.applies[0].field == "EXITRSN"
+        and f.applies[0].values == frozenset({"released"})
     )
 
 
@@ -350,54 +356,6 @@ def _next_step(
 # ---------------------------------------------------------------- appendix G (on release)
 
 
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    """One scenario of appendix G: what a release expects of the record.
-
-    ``discharge`` and ``referral`` are tags of DISRSN and RTOAGNCY codes; a referral must
-    carry one of ``referral`` and none of ``referral_not``.
-    """
-
-    number: int
-    title: str
-    discharge: tuple[str, ...]
-    referral: tuple[str, ...]
-    referral_not: tuple[str, ...] = ()
-    note: str = ""
-
-
-SCENARIOS: tuple[Scenario, ...] = (
-    Scenario(
-        1,
-        "needs structured treatment in the community",
-        ("transferred_not_in_custody",),
-        ("structured",),
-        note="Agree the transfer with the community provider (two-way communication).",
-    ),
-    Scenario(
-        2,
-        "needs structured treatment but will not engage with a community service",
-        ("referral_refused",),
-        ("none",),
-    ),
-    Scenario(
-        3,
-        "needs recovery support only",
-        ("completed",),
-        ("recovery_support",),
-        ("structured",),
-    ),
-    Scenario(4, "needs no further treatment or support", ("abstinent",), ("none",)),
-    Scenario(
-        5,
-        "released unexpectedly from court",
-        ("released_from_court",),
-        ("none",),
-        note="The discharge date is the last face-to-face contact.",
-    ),
-)
-
-
 @dataclass(frozen=True)
 class ContinuityHint:
     """Which appendix G scenario the record most likely means, and what it expects.
@@ -488,11 +446,7 @@ def continuity_hint(
         spec, refdata, "EXITRSN", exit_reason, "released"
     ):
         return None
-    # The most specific first: 'drug or alcohol free' (scenario 4) before 'completed' (3).
-    by_discharge = sorted(
-        (s for s in SCENARIOS if _has_tag(spec, refdata, "DISRSN", discharge, *s.discharge)),
-        key=lambda s: len(set().union(*(_tagged(spec, refdata, "DISRSN", t) for t in s.discharge))),
-    )
+    by_discharge = release_scenarios(spec, refdata, discharge)
     if not by_discharge:
         return None
     has_referral = referral not in (None, "")
@@ -514,7 +468,10 @@ def continuity_hint(
     else:
         if not has_referral or not _referral_fits(meant, spec, refdata, referral):
             wrong["RTOAGNCY"] = expect_referral
-        if destination in (None, "") or not _destination_fits(refdata, destination):
+        if destination in (None, ""):
+            if exit_destination_expected(spec, refdata, discharge, referral, exit_reason):
+                wrong["EXITDEST"] = destination_text
+        elif not _destination_fits(refdata, destination):
             wrong["EXITDEST"] = destination_text
         given = {"RTOAGNCY": referral, "EXITDEST": destination}
         parts = [

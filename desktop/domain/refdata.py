@@ -50,7 +50,7 @@ FIELD_KEYS = frozenset(
     {
         "header", "label", "section", "level", "type", "codes", "requirement", "severity",
         "may_change", "mismatch", "system", "help", "min", "max", "special", "special_label",
-        "pattern", "pattern_hint", "pattern_severity", "max_length", "applies",
+        "pattern", "pattern_hint", "pattern_severity", "max_length", "applies", "missing",
     }
 )  # fmt: skip
 _HEADER_RE = re.compile(r"^[A-Z][A-Z0-9]*$")
@@ -169,10 +169,13 @@ def _parse_requirement(
         return Requirement(RequirementKind.REJECT, severity=severity or Severity.ERROR)
     if text == "dq":
         return Requirement(RequirementKind.DQ, severity=severity or Severity.WARNING)
+    if text == "required":
+        return Requirement(RequirementKind.REQUIRED, severity=severity or Severity.WARNING)
     match = re.fullmatch(r"when\s+([A-Z][A-Z0-9]*)\s+(?:set|=\s*([\w|]+))", text)
     if match is None:
         raise err(
-            f"requirement {text!r} is not reject, dq, none, 'when FIELD set' or 'when FIELD = a|b'"
+            f"requirement {text!r} is not reject, dq, required, none, 'when FIELD set' or"
+            " 'when FIELD = a|b'"
         )
     target = match.group(1)
     if target not in headers:
@@ -183,14 +186,31 @@ def _parse_requirement(
     )
 
 
-def _parse_applies(raw: object, headers: set[str], err: _Err) -> Condition | None:
-    """``applies = "when FIELD set"`` or ``"when FIELD = a|b"``: the field is asked only then."""
+def _parse_applies(raw: object, headers: set[str], err: _Err) -> tuple[Condition, ...]:
+    """``applies = "when FIELD set"``, ``"when FIELD = a|b"`` or ``"when FIELD > N"``, several
+    joined by ``or``: the field is asked only when one of them holds."""
     if raw is None:
-        return None
-    requirement = _parse_requirement(raw, None, headers, err)
-    if requirement.condition is None:
-        raise err(f"applies {raw!r} is not 'when FIELD set' or 'when FIELD = a|b'")
-    return requirement.condition
+        return ()
+    text = str(raw).strip()
+    if not text.startswith("when "):
+        raise err(
+            f"applies {raw!r} is not 'when FIELD set', 'when FIELD = a|b' or 'when FIELD > N'"
+        )
+    out: list[Condition] = []
+    for part in re.split(r"\s+or\s+", text[len("when ") :].strip()):
+        above = re.fullmatch(r"([A-Z][A-Z0-9]*)\s*>\s*(\d+)", part)
+        if above is not None:
+            if above.group(1) not in headers:
+                raise err(
+                    f"applies refers to {above.group(1)}, which is not a field of this dataset"
+                )
+            out.append(Condition(above.group(1), None, int(above.group(2))))
+            continue
+        requirement = _parse_requirement(f"when {part}", None, headers, err)
+        if requirement.condition is None:  # pragma: no cover - 'when ...' always has one
+            raise err(f"applies {raw!r} is not understood")
+        out.append(requirement.condition)
+    return tuple(out)
 
 
 class _Err:
@@ -274,6 +294,7 @@ def load_dataset(path: Path, list_names: set[str]) -> DatasetSpec:
                 requirement=_parse_requirement(
                     raw.get("requirement"), raw.get("severity"), headers, err
                 ),
+                missing=str(raw.get("missing", "")).strip(),
                 may_change=may_change,
                 mismatch=bool(raw.get("mismatch", False)),
                 system=bool(raw.get("system", False)),

@@ -86,12 +86,17 @@ class CodeList:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """``when FIELD set`` or ``when FIELD = a|b`` (a value matches a code or one of its tags)."""
+    """``when FIELD set`` or ``when FIELD = a|b`` (a value matches a code or one of its tags);
+    in ``applies`` also ``when FIELD > N``: a count above N (a special value such as 98
+    'declined' is not a count)."""
 
     field: str
     values: frozenset[str] | None  # None: the field only has to be filled in
+    above: int | None = None
 
     def describe(self) -> str:
+        if self.above is not None:
+            return f"{self.field} is more than {self.above}"
         if self.values is None:
             return f"{self.field} is filled in"
         return f"{self.field} is {' or '.join(sorted(self.values))}"
@@ -99,8 +104,9 @@ class Condition:
 
 class RequirementKind(StrEnum):
     NONE = "none"
-    REJECT = "reject"
-    DQ = "dq"
+    REJECT = "reject"  # the business definitions: "if not, the record will be rejected"
+    DQ = "dq"  # "if not, data may be excluded from performance monitoring reports"
+    REQUIRED = "required"  # required, with no consequence stated (e.g. "as soon as known")
     WHEN = "when"
 
 
@@ -127,6 +133,8 @@ class FieldSpec:
     help: str
     codes: tuple[str, ...] = ()
     requirement: Requirement = Requirement(RequirementKind.NONE)
+    # For requirement = "required": what a blank means, in the worker's words.
+    missing: str = ""
     may_change: MayChange = MayChange.YES
     mismatch: bool = False
     system: bool = False
@@ -138,8 +146,9 @@ class FieldSpec:
     pattern_hint: str = ""
     pattern_severity: Severity = Severity.ERROR
     max_length: int | None = None
-    # Asked only when this holds ("applies = 'when FIELD = a|b'"); otherwise not applicable.
-    applies: Condition | None = None
+    # Asked only when one of these holds ("applies = 'when FIELD = a|b or FIELD > 0'");
+    # otherwise not applicable. Empty: always asked.
+    applies: tuple[Condition, ...] = ()
     line: int = 0
 
 

@@ -80,6 +80,8 @@ def cjit_record(
         "NALOXAD": rng.choice(("Y", "N")),
         "referrals": [],
     }
+    if rec["CJRFLS"] in refdata.tagged("CJRFLS", "no_prior_event"):
+        rec["REFLD"] = rec["TRIAGED"]  # no preceding event: the contact date (seed 001 REFLD)
     if parent == "Y":
         rec["PRNTSTAT"] = rng.choice(("11", "12", "13"))
     if children or parent == "Y":

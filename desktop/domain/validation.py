@@ -368,6 +368,14 @@ class Validator:
                 f"{spec.label} is missing: the record may be left out of performance reports.",
                 item,
             )
+        if req.kind is RequirementKind.REQUIRED:
+            return Finding(
+                spec.header,
+                req.severity,
+                "required",
+                f"{spec.label} is missing: {spec.missing or 'record it as soon as it is known'}.",
+                item,
+            )
         cond = req.condition
         if cond is None:
             return None

@@ -15,7 +15,7 @@ from desktop.domain.datasets import CJIT_Q, Workflow, profile
 from desktop.domain.datasets import LAST_SEEN as LAST_SEEN  # the sheet's local fields
 from desktop.domain.datasets import REVIEWED as REVIEWED
 from desktop.domain.record import Record, item_date
-from desktop.domain.spec import DatasetSpec, RefData
+from desktop.domain.spec import Condition, DatasetSpec, RefData
 from desktop.domain.values import as_date
 
 REOPEN_WITHIN_DAYS = 21
@@ -401,37 +401,73 @@ def dropped_out_closure(refdata: RefData, last_seen: date) -> dict[str, str]:
     return out
 
 
+def _holds(cond: Condition, record: Record, spec: DatasetSpec, refdata: RefData) -> bool:
+    """Whether one ``applies`` condition holds for the answers so far."""
+    target = spec.by_header[cond.field]
+    current = record.values.get(cond.field)
+    if cond.above is not None:
+        return (
+            isinstance(current, int)
+            and not isinstance(current, bool)
+            and current not in target.special
+            and current > cond.above
+        )
+    if cond.values is None:
+        return current is not None
+    return isinstance(current, str) and current in _wanted(cond, spec, refdata)
+
+
+def _wanted(cond: Condition, spec: DatasetSpec, refdata: RefData) -> set[str]:
+    wanted = set(cond.values or ())
+    for tag in cond.values or ():
+        wanted |= refdata.field_tagged(spec.by_header[cond.field], tag)
+    return wanted
+
+
+def _why_not(
+    cond: Condition, record: Record, spec: DatasetSpec, refdata: RefData
+) -> tuple[str, str | None]:
+    """What the condition asks for, and what the answer is now (None when blank)."""
+    target = spec.by_header[cond.field]
+    label = target.label.lower()
+    current = record.values.get(cond.field)
+    if cond.above is not None:
+        now = None
+        if isinstance(current, int) and not isinstance(current, bool):
+            special = current in target.special and target.special_label
+            now = f"{label}: {target.special_label if special else current}"
+        return f"{label} above {cond.above}", now
+    wanted = _wanted(cond, spec, refdata)
+    labels = {c.code: c.label for c, _ in refdata.codes_for(target)}
+    named = " or ".join(f"'{labels[c]}'" for c in sorted(wanted) if c in labels)
+    now = f"the {label} is '{labels.get(current, current)}'" if isinstance(current, str) else None
+    return f"{label} {named or ' or '.join(sorted(wanted))}", now
+
+
 def not_applicable(record: Record, spec: DatasetSpec, refdata: RefData) -> dict[str, str]:
     """Blank fields the answers so far make irrelevant: header → why, in words.
 
-    A field with ``applies = "when FIELD ..."`` in the dataset file is asked only when the
-    condition holds (e.g. dataset Q PRNTSTAT and EHCS only for a client with parental
-    responsibility; CJDISRSN once there is a closure date). A field that already holds a
-    value is never shut, so nothing typed is hidden.
+    A field with ``applies = "when FIELD ..."`` in the dataset file is asked only when one
+    of its conditions holds (e.g. dataset Q PRNTSTAT only for a client with parental
+    responsibility, EHCS also when children under 18 live with the client; CJDISRSN once
+    there is a closure date). A field that already holds a value is never shut, so nothing
+    typed is hidden.
     """
     out: dict[str, str] = {}
     for field in spec.fields:
-        cond = field.applies
-        if cond is None or field.header in record.values:
+        conds = field.applies
+        if not conds or field.header in record.values:
             continue
-        target = spec.by_header[cond.field]
-        current = record.values.get(cond.field)
-        if cond.values is None:
-            if current is not None:
-                continue
+        if any(_holds(c, record, spec, refdata) for c in conds):
+            continue
+        if len(conds) == 1 and conds[0].values is None and conds[0].above is None:
+            target = spec.by_header[conds[0].field]
             out[field.header] = f"Asked once {target.label.lower()} is filled in."
             continue
-        wanted = set(cond.values)
-        for tag in cond.values:
-            wanted |= refdata.field_tagged(target, tag)
-        if isinstance(current, str) and current in wanted:
-            continue
-        labels = {c.code: c.label for c, _ in refdata.codes_for(target)}
-        named = " or ".join(f"'{labels[c]}'" for c in sorted(wanted) if c in labels)
-        why = f"Asked only with {target.label.lower()} {named or ' or '.join(sorted(wanted))}"
-        if isinstance(current, str):
-            why += f"; the {target.label.lower()} is '{labels.get(current, current)}'"
-        out[field.header] = why + "."
+        reasons = [_why_not(c, record, spec, refdata) for c in conds]
+        why = f"Asked only with {' or '.join(w for w, _ in reasons)}"
+        now = [n for _, n in reasons if n is not None]
+        out[field.header] = why + (f"; {' and '.join(now)}" if now else "") + "."
     return out
 
 

@@ -89,6 +89,7 @@ from desktop.app.files import atomic_writer, fsync_dir
 from desktop.domain.datasets import DATASETS
 from desktop.domain.findings import Finding, Severity
 from desktop.domain.period import Period
+from desktop.domain.rules.cjit import own_dat_for_no_fixed_abode
 from desktop.domain.spec import (
     DatasetSpec,
     ExportFormat,
@@ -98,7 +99,6 @@ from desktop.domain.spec import (
     RowShape,
 )
 from desktop.domain.values import (
-    NO_FIXED_ABODE_POSTCODE,
     is_blank,
     parse_count,
     parse_date,
@@ -295,7 +295,7 @@ class Rows:
         for i, f in enumerate(spec.fields):
             column = _Column(i, f, fmt)
             (self.item_columns if f.level.repeats else self.record_columns)[f.header] = column
-        self.has_dat = "DAT" in spec.by_header
+        self.refdata = store.refdata
 
     @property
     def header(self) -> list[str]:
@@ -305,19 +305,17 @@ class Rows:
         """The episode as it will be sent, in the ``validate`` shape (what the check checks).
 
         AGNCY, CMSID and CONSENT are what Pathway provides; a client of no fixed abode
-        without a DAT gets this team's DAT.
+        (ZZ99 3VZ and a no-fixed-abode housing situation) without a DAT gets this team's
+        DAT. ZZ99 3VZ alone may be a client living outside the UK: that DAT stays blank, so
+        the check shows it missing.
         """
         raw: dict[str, object] = dict(episode.values)
         raw["AGNCY"] = self.agency
         raw["CMSID"] = CMSID
         raw["CONSENT"] = self.yes
-        if (
-            self.has_dat
-            and self.dat
-            and is_blank(raw.get("DAT"))
-            and parse_postcode(raw.get("PC")).value == NO_FIXED_ABODE_POSTCODE
-        ):
-            raw["DAT"] = self.dat
+        own = own_dat_for_no_fixed_abode(raw, self.spec, self.refdata, self.dat)
+        if own is not None:
+            raw["DAT"] = own
         raw[self.items_key] = episode.items
         return raw
 

@@ -535,6 +535,7 @@ def month_end_of(main: QWidget) -> MonthEnd | None:
 _TITLES = {
     "required_reject": "Required field left blank: NDTMS rejects the record",
     "required_dq": "Field left blank: counts against DQ %",
+    "required": "Required field left blank",
     "required_when": "Field needed because of another answer",
     "code_not_in_list": "Code not in the NDTMS list",
     "code_not_in_partial_list": "Code not in Pathway's (incomplete) list",

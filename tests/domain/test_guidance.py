@@ -9,7 +9,7 @@ import pytest
 
 from desktop.domain.record import Context, Record
 from desktop.domain.refdata import RefDataError, load_refdata
-from desktop.domain.spec import RefData
+from desktop.domain.spec import RefData, Value
 from desktop.domain.validation import Validator
 from desktop.domain.workflow import (
     LAST_SEEN,
@@ -196,15 +196,98 @@ def test_children_questions_apply_only_with_parental_responsibility(refdata: Ref
     assert "PRNTSTAT" not in not_applicable(Record({"PRNTSTAT": "1"}), spec, refdata)
 
 
-def test_closure_reason_and_naloxone_wait_for_their_dates(refdata: RefData) -> None:
-    """Dataset Q CJDISRSN follows DISD; NALOXISS is asked at the caseload start (CPLANDT)."""
+EHCS_Q = ("EHCS", "EHCSC2", "EHCSC3")
+
+
+@pytest.mark.parametrize(
+    ("parent", "children", "asked"),
+    [
+        ("Y", 0, True),
+        ("N", 2, True),  # children live with the client, no parental responsibility
+        ("Z", 1, True),
+        ("N", 0, False),
+        ("N", 98, False),  # the count declined: 98 is not a number of children
+        (None, None, False),
+    ],
+)
+def test_help_the_children_receive_is_asked_with_parental_responsibility_or_children_at_home(
+    refdata: RefData, parent: str | None, children: int | None, asked: bool
+) -> None:
+    """Seed 001 (dataset Q v4.2) appendix C, EHCSC1/2/3: "if either parental responsibility
+    is 'yes' or there are children under the age of 18 living in the same house as the
+    client then this field should be completed". The sheet asks EHCS and its second and
+    third answers in either case (the dataset file's 'applies'), and says why when not."""
+    from desktop.domain.workflow import not_applicable
+
+    spec = refdata.datasets["cjit-q"]
+    values: dict[str, Value] = {}
+    if parent is not None:
+        values["PARENT"] = parent
+    if children is not None:
+        values["CHILDWTH"] = children
+    shut = not_applicable(Record(values), spec, refdata)
+    assert not (set(EHCS_Q) & shut.keys()) if asked else set(EHCS_Q) <= shut.keys()
+    if not asked:
+        assert "parental responsibility" in shut["EHCS"]
+        assert "children under 18 in the household above 0" in shut["EHCS"]
+
+
+@pytest.mark.parametrize("parent", ["Y", "N", "Z", None])
+@pytest.mark.parametrize("children", [0, 1, 3, 98, None])
+def test_the_sheet_never_shuts_help_the_children_receive_when_its_rule_asks_for_it(
+    refdata: RefData, cjit: Validator, parent: str | None, children: int | None
+) -> None:
+    """Seed 001 appendix C: the rule that asks for EHCS (ehcs_asked_when_children) and the
+    dataset file's 'applies' that opens it on the CJIT sheet agree on every combination of
+    parental responsibility and children in the household."""
+    from desktop.domain.workflow import not_applicable
+
+    spec = refdata.datasets["cjit-q"]
+    raw: dict[str, object] = {}
+    if parent is not None:
+        raw["PARENT"] = parent
+    if children is not None:
+        raw["CHILDWTH"] = children
+    record, findings = cjit.check(raw, Context(today=TODAY))
+    asks = any(f.rule_id == "ehcs_asked_when_children" for f in findings)
+    shut = "EHCS" in not_applicable(record, spec, refdata)
+    assert not (asks and shut)
+    assert asks == (not shut)
+
+
+def test_closure_reason_waits_for_its_date(refdata: RefData) -> None:
+    """Dataset Q CJDISRSN follows DISD."""
     from desktop.domain.workflow import not_applicable
 
     spec = refdata.datasets["cjit-q"]
     shut = not_applicable(Record(), spec, refdata)
-    assert {"CJDISRSN", "NALOXISS"} <= shut.keys()
+    assert "CJDISRSN" in shut
     open_ = not_applicable(Record({"DISD": TODAY, "CPLANDT": TODAY}), spec, refdata)
-    assert not {"CJDISRSN", "NALOXISS"} & open_.keys()
+    assert "CJDISRSN" not in open_
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param({}, id="new-contact"),
+        pytest.param({"TRIAGED": TODAY}, id="triaged-no-decision"),
+        pytest.param({"TRIAGED": TODAY, "DISD": TODAY}, id="closed-prior-to-caseload"),
+        pytest.param({"TRIAGED": TODAY, "CPLANDT": TODAY}, id="on-the-caseload"),
+    ],
+)
+def test_naloxone_at_episode_start_is_asked_for_every_episode(
+    refdata: RefData, cjit: Validator, values: dict[str, Value]
+) -> None:
+    """Seed 001 (dataset Q v4.2) NALOXISS: "whether the client has been issued with ...
+    naloxone ... by provider at treatment start" — asked of every episode, not only once
+    a caseload start date exists; a value given before any caseload decision is accepted."""
+    from desktop.domain.workflow import not_applicable
+
+    spec = refdata.datasets["cjit-q"]
+    assert "NALOXISS" not in not_applicable(Record(dict(values)), spec, refdata)
+    assert spec.by_header["NALOXISS"].applies == ()
+    _, findings = cjit.check({"TRIAGED": "2026-11-01", "NALOXISS": "4"}, Context(today=TODAY))
+    assert not [f for f in findings if f.field == "NALOXISS"]
 
 
 def test_dropped_out_applies_only_on_the_caseload(refdata: RefData) -> None:

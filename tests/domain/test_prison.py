@@ -431,6 +431,30 @@ def test_each_appendix_g_scenario_is_recognised_when_it_fits(
     assert hint.text.startswith(f"Fits appendix G scenario {number}")
 
 
+@pytest.mark.parametrize(("number", "disrsn", "rtoagncy", "dest"), FITS)
+def test_appendix_g_hint_and_validator_agree_on_a_blank_destination(
+    secure: Validator,
+    spec: DatasetSpec,
+    refdata: RefData,
+    number: int,
+    disrsn: str,
+    rtoagncy: str,
+    dest: str,
+) -> None:
+    """Seed 002 (dataset R v1.2) appendix G: every release scenario expects the exit
+    destination. With it left blank, the sheet's hint and the record's check both ask for
+    it (one rule, rules.secure.exit_destination_expected), and the caseload counts it
+    among the exit answers missing."""
+    rec = released(discharged(in_treatment(), reason=disrsn), referral=rtoagncy)
+    del rec["EXITDEST"]
+    record, findings = check(secure, rec)
+    hint = prison.record_hint(record, spec, refdata)
+    assert hint is not None and hint.scenario.number == number
+    assert set(hint.wrong) == {"EXITDEST"} and not hint.fits
+    assert ("EXITDEST", "secure_exit_destination_when_needed") in problems(findings)
+    assert exit_missing(findings, spec) == ("EXITDEST",)
+
+
 MISFITS = [
     # discharge, referral, destination → scenario meant, fields that do not fit, alternative
     ("83", "4", LOCAL_AUTHORITY, 1, {"RTOAGNCY"}, 2),
@@ -552,7 +576,9 @@ def test_flag_interventions_still_open_at_discharge(
 
 def test_flag_exit_answers_missing(secure: Validator, spec: DatasetSpec, refdata: RefData) -> None:
     """Dataset R v1.2: the fields required when the client leaves (MHTXEXIT, SENTENCED,
-    REFHEPCTX, LIVSCRN) and when released (RECONNECT, THNALOX, HOMELESSEXIT, RTOAGNCY)."""
+    REFHEPCTX, LIVSCRN) and when released (RECONNECT, THNALOX, HOMELESSEXIT, RTOAGNCY), and
+    the destination of a release after 'transferred – not in custody' (appendix G
+    scenario 1)."""
     rec = discharged(in_treatment())
     rec.update({"EXITD": "2026-11-02", "EXITRSN": "R"})
     record, findings = check(secure, rec)
@@ -566,10 +592,11 @@ def test_flag_exit_answers_missing(secure: Validator, spec: DatasetSpec, refdata
         "THNALOX",
         "HOMELESSEXIT",
         "RTOAGNCY",
+        "EXITDEST",
     }
     flags = flags_of(record, findings, spec, refdata, consented=False)
     assert [f.kind for f in flags] == ["exit_missing", "no_consent"]
-    assert flags[0].text == "8 exit answers missing"
+    assert flags[0].text == "9 exit answers missing"
     rec["RTOAGNCY"] = "1"
     record, findings = check(secure, rec)
     assert "EXITDEST" in exit_missing(findings, spec)

@@ -94,6 +94,23 @@ def test_requirement_referring_to_an_unknown_field(tree: Path) -> None:
         load_refdata(tree)
 
 
+def test_applies_may_join_conditions_with_or_and_ask_for_a_count(refdata: RefData) -> None:
+    """Seed 001 appendix C: EHCS is asked when PARENT is yes or CHILDWTH is above 0; the
+    dataset file says so in one 'applies' ("when PARENT = yes or CHILDWTH > 0")."""
+    conds = refdata.datasets["cjit-q"].by_header["EHCS"].applies
+    assert [(c.field, c.values, c.above) for c in conds] == [
+        ("PARENT", frozenset({"yes"}), None),
+        ("CHILDWTH", None, 0),
+    ]
+
+
+def test_applies_count_referring_to_an_unknown_field(tree: Path) -> None:
+    spec = tree / "datasets" / "cjit_q.toml"
+    _edit(spec, "or CHILDWTH > 0", "or CHILDREN > 0")
+    with pytest.raises(RefDataError, match="CHILDREN, which is not a field"):
+        load_refdata(tree)
+
+
 def test_missing_code_file_and_bad_status(tree: Path) -> None:
     (tree / "codes" / "ROUTE.csv").unlink()
     with pytest.raises(RefDataError, match="the file is missing"):

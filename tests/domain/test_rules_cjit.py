@@ -290,10 +290,15 @@ def test_cjit_caseload_start_not_after_closure_silent(
 def test_cjit_prompting_event_not_after_triage(
     bases: dict[str, Raw], check: Run, days: int
 ) -> None:
-    """REFLD after TRIAGED is an error (dataset Q v4.2, field REFLD)."""
+    """Seed 001 (dataset Q v4.2) REFLD: a prompting event after the contact is a WARNING
+    (the field's own requirement is data quality, not rejection), in words that say what
+    date to use; nothing about the record is an error."""
     rec = bases["closed_prior"]
     found = check(edit(rec, {"REFLD": rel(rec, "TRIAGED", days)}))
-    assert_fires(found, "cjit_prompting_event_not_after_triage", ("REFLD", ERROR, None))
+    assert_fires(found, "cjit_prompting_event_not_after_triage", ("REFLD", WARNING, None))
+    (hit,) = [f for f in found if f.rule_id == "cjit_prompting_event_not_after_triage"]
+    assert "after the contact date" in hit.message and "drug test" in hit.message
+    assert not [f for f in found if f.severity is ERROR]
 
 
 @pytest.mark.parametrize("days", [0, -1, -3])
@@ -304,6 +309,99 @@ def test_cjit_prompting_event_not_after_triage_silent(
     rec = bases["closed_prior"]
     found = check(edit(rec, {"REFLD": rel(rec, "TRIAGED", days)}))
     assert_silent(found, "cjit_prompting_event_not_after_triage")
+
+
+# -- cjit_prompting_event_is_contact_without_prior_event -----------------------------------
+
+SELF_REFERRAL = "3"  # CJRFLS 'voluntary – other (including self-referral)', tag no_prior_event
+
+
+@pytest.mark.parametrize("days", [1, 5])
+def test_cjit_prompting_event_is_contact_without_prior_event(
+    bases: dict[str, Raw], check: Run, days: int
+) -> None:
+    """Seed 001 (dataset Q v4.2) REFLD: with no clear preceding event (a client presenting
+    without a referral from a service or a recent arrest or release), the date of the
+    prompting event is the triage date; a self-referral dated earlier is a warning."""
+    rec = bases["closed_prior"]
+    found = check(edit(rec, {"CJRFLS": SELF_REFERRAL, "REFLD": rel(rec, "TRIAGED", -days)}))
+    assert_fires(
+        found, "cjit_prompting_event_is_contact_without_prior_event", ("REFLD", WARNING, None)
+    )
+    (hit,) = [f for f in found if f.rule_id.endswith("without_prior_event")]
+    assert "self-referral" in hit.message and "contact date" in hit.message
+
+
+@pytest.mark.parametrize(
+    ("route", "days"),
+    [
+        pytest.param(SELF_REFERRAL, 0, id="self-referral-on-contact-date"),
+        pytest.param("2", -3, id="release-from-prison-dated-at-release"),
+        pytest.param("5", -1, id="positive-test-dated-at-test"),
+        pytest.param("9", -10, id="offender-manager-referral-dated-at-referral"),
+        pytest.param(SELF_REFERRAL, 2, id="after-contact-is-the-other-rule"),
+    ],
+)
+def test_cjit_prompting_event_is_contact_without_prior_event_silent(
+    bases: dict[str, Raw], check: Run, route: str, days: int
+) -> None:
+    """Seed 001 REFLD: a drug test, a release or a referral is dated at that event; a
+    self-referral on the contact date is right."""
+    rec = bases["closed_prior"]
+    found = check(edit(rec, {"CJRFLS": route, "REFLD": rel(rec, "TRIAGED", days)}))
+    assert_silent(found, "cjit_prompting_event_is_contact_without_prior_event")
+
+
+# -- cjit_alcohol_only_states_no_second_and_third ------------------------------------------
+
+ALCOHOL, HEROIN, NONE_2ND, NONE_3RD = "7000", "1101", "9996", "9997"  # DRUG list
+
+
+@pytest.mark.parametrize(
+    ("drugs", "expected"),
+    [
+        pytest.param((ALCOHOL, BLANK, BLANK), {"DRUG2", "DRUG3"}, id="both-blank"),
+        pytest.param((ALCOHOL, NONE_2ND, BLANK), {"DRUG3"}, id="no-third-blank"),
+        pytest.param((ALCOHOL, BLANK, NONE_3RD), {"DRUG2"}, id="no-second-blank"),
+    ],
+)
+def test_cjit_alcohol_only_states_no_second_and_third(
+    bases: dict[str, Raw], check: Run, drugs: tuple[object, ...], expected: set[str]
+) -> None:
+    """Seed 000 (CJIT supplementary guidance 2018), FAQ on alcohol-only clients: "please
+    make sure you state no second and third drug" (DRUG 9996 and 9997); left blank, each
+    is a warning that names the code to choose."""
+    changes = dict(zip(("DRUG1", "DRUG2", "DRUG3"), drugs, strict=True))
+    found = check(edit(bases["closed_prior"], changes))
+    assert_fires(
+        found,
+        "cjit_alcohol_only_states_no_second_and_third",
+        *((field, WARNING, None) for field in expected),
+    )
+    messages = {f.field: f.message for f in found if f.rule_id.startswith("cjit_alcohol")}
+    if "DRUG2" in expected:
+        assert "'No second substance'" in messages["DRUG2"]
+    if "DRUG3" in expected:
+        assert "'No third substance'" in messages["DRUG3"]
+
+
+@pytest.mark.parametrize(
+    "drugs",
+    [
+        pytest.param((ALCOHOL, NONE_2ND, NONE_3RD), id="alcohol-only-stated"),
+        pytest.param((ALCOHOL, HEROIN, BLANK), id="alcohol-and-a-drug"),
+        pytest.param((ALCOHOL, NONE_2ND, HEROIN), id="third-is-a-drug"),
+        pytest.param((HEROIN, BLANK, BLANK), id="not-alcohol-blank-as-dataset-q-says"),
+    ],
+)
+def test_cjit_alcohol_only_states_no_second_and_third_silent(
+    bases: dict[str, Raw], check: Run, drugs: tuple[object, ...]
+) -> None:
+    """Seed 000 FAQ (alcohol only) is stated; or the client is not alcohol only, where
+    seed 001 (dataset Q v4.2 DRUG2/DRUG3) leaves a missing further substance blank."""
+    changes = dict(zip(("DRUG1", "DRUG2", "DRUG3"), drugs, strict=True))
+    found = check(edit(bases["closed_prior"], changes))
+    assert_silent(found, "cjit_alcohol_only_states_no_second_and_third")
 
 
 # -- cjit_referrals_inside_caseload_period --------------------------------------------------
@@ -447,17 +545,49 @@ def test_cjit_referral_ids_unique_silent(bases: dict[str, Raw], check: Run, chan
 # -- cjit_own_dat_for_no_fixed_abode --------------------------------------------------------
 
 
+ROUGH_SLEEPING, RENTED = "17", "2"  # HOUSING: tag no_fixed_abode; a home
+OUT_OF_ENGLAND = "Z00B"  # DAT: tags outside_england outside_uk
+
+
 @pytest.mark.parametrize("postcode", ["ZZ99 3VZ", "zz993vz"])
 def test_cjit_own_dat_for_no_fixed_abode(bases: dict[str, Raw], check: Run, postcode: str) -> None:
-    """PC ZZ99 3VZ with DAT blank: use the CJIT's own DAT (warning naming it).
-
-    Source: dataset Q v4.2 field DAT (no fixed abode: the CJIT's partnership as a proxy) and
-    field PC (ZZ99 3VZ for no fixed abode or abroad).
-    """
-    found = check(edit(bases["closed_prior"], {"PC": postcode, "DAT": BLANK}))
+    """Seed 001 (dataset Q v4.2) fields PC and DAT: ZZ99 3VZ is no fixed abode OR living
+    outside the UK. With DAT blank and nothing saying no fixed abode, a warning names both
+    answers: this team's own DAT, or the outside-UK code ('Out of England', Z00B)."""
+    found = check(edit(bases["closed_prior"], {"PC": postcode, "HOUSING": RENTED, "DAT": BLANK}))
     assert_fires(found, "cjit_own_dat_for_no_fixed_abode", ("DAT", WARNING, None))
     (finding,) = [f for f in found if f.rule_id == "cjit_own_dat_for_no_fixed_abode"]
     assert AGENCY_DAT in finding.message
+    assert "outside the UK" in finding.message and OUT_OF_ENGLAND in finding.message
+
+
+def test_cjit_own_dat_for_no_fixed_abode_filled_only_for_no_fixed_abode(
+    bases: dict[str, Raw], check: Run, refdata: RefData, validator: Validator
+) -> None:
+    """Seed 001 (dataset Q v4.2) field DAT: "if a client states that they are of no fixed
+    abode then the partnership (DAT) of the CJIT should be used as a proxy"; outside the
+    UK, "record the code that reflects this". Only a housing situation tagged
+    no_fixed_abode lets Pathway send the team's own DAT (an info on the sheet); a client
+    living outside the UK, or one whose housing does not say, is left for the worker."""
+    from desktop.domain.rules.cjit import own_dat_for_no_fixed_abode
+
+    spec = refdata.datasets[DATASET]
+    nfa = edit(bases["closed_prior"], {"PC": "ZZ99 3VZ", "HOUSING": ROUGH_SLEEPING, "DAT": BLANK})
+    found = check(nfa)
+    assert_fires(found, "cjit_own_dat_for_no_fixed_abode", ("DAT", INFO, None))
+    assert own_dat_for_no_fixed_abode(nfa, spec, refdata, AGENCY_DAT) == AGENCY_DAT
+    assert own_dat_for_no_fixed_abode(nfa, spec, refdata, None) is None
+    unknown = edit(nfa, {"HOUSING": RENTED})
+    assert own_dat_for_no_fixed_abode(unknown, spec, refdata, AGENCY_DAT) is None
+    housing_blank = edit(nfa, {"HOUSING": BLANK})
+    assert own_dat_for_no_fixed_abode(housing_blank, spec, refdata, AGENCY_DAT) is None
+    abroad = edit(unknown, {"DAT": OUT_OF_ENGLAND})
+    assert own_dat_for_no_fixed_abode(abroad, spec, refdata, AGENCY_DAT) is None
+    housed = edit(nfa, {"PC": "NR14 7UJ"})
+    assert own_dat_for_no_fixed_abode(housed, spec, refdata, AGENCY_DAT) is None
+    # without the team's DAT in the setup nothing is filled in: the worker records it
+    found = validator.validate(nfa, Context(today=TODAY))
+    assert_fires(found, "cjit_own_dat_for_no_fixed_abode", ("DAT", WARNING, None))
 
 
 @pytest.mark.parametrize(
@@ -465,6 +595,7 @@ def test_cjit_own_dat_for_no_fixed_abode(bases: dict[str, Raw], check: Run, post
     [
         pytest.param({"PC": "ZZ99 3VZ", "DAT": AGENCY_DAT}, id="nfa-with-dat"),
         pytest.param({"PC": "ZZ99 3VZ", "DAT": "A10B"}, id="nfa-with-other-dat"),
+        pytest.param({"PC": "ZZ99 3VZ", "DAT": OUT_OF_ENGLAND}, id="abroad-with-outside-uk-code"),
         pytest.param({"PC": "NR14 7UJ", "DAT": BLANK}, id="postcode-no-dat"),
         pytest.param({"PC": BLANK, "DAT": BLANK}, id="no-postcode-no-dat"),
     ],

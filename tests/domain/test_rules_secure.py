@@ -717,11 +717,34 @@ def test_secure_exit_destination_when_needed(
 
 
 @pytest.mark.parametrize(
+    ("scenario", "changes"),
+    [
+        pytest.param(2, {"DISRSN": "71", "RTOAGNCY": "4"}, id="2-refused-no-referral"),
+        pytest.param(4, {"DISRSN": "80", "RTOAGNCY": "4"}, id="4-drug-free-no-referral"),
+        pytest.param(4, {"DISRSN": "81", "RTOAGNCY": BLANK}, id="4-alcohol-free-referral-blank"),
+        pytest.param(5, {"DISRSN": "99", "RTOAGNCY": "4"}, id="5-released-from-court"),
+    ],
+)
+def test_secure_exit_destination_when_needed_every_appendix_g_release(
+    bases: dict[str, Raw], check: Run, scenario: int, changes: dict[str, object]
+) -> None:
+    """Seed 002 (dataset R v1.2) appendix G: in every release scenario, with or without an
+    onward referral, "the exit destination should be populated with the Upper Tier Local
+    Authority"; a blank destination is flagged, naming the scenario."""
+    found = check(edit(bases["exited"], {**changes, "EXITDEST": BLANK}))
+    assert_fires(found, "secure_exit_destination_when_needed", ("EXITDEST", WARNING, None))
+    (hit,) = [f for f in found if f.rule_id == "secure_exit_destination_when_needed"]
+    assert f"Appendix G scenario {scenario}" in hit.message
+
+
+@pytest.mark.parametrize(
     "changes",
     [
         pytest.param({}, id="released-with-destination"),
-        pytest.param({"EXITDEST": BLANK}, id="released-no-referral"),
-        pytest.param({"RTOAGNCY": BLANK, "EXITDEST": BLANK}, id="released-referral-blank"),
+        pytest.param(
+            {"DISRSN": "85", "RTOAGNCY": "4", "EXITDEST": BLANK},
+            id="released-after-dropping-out-no-referral",
+        ),
         pytest.param({"EXITRSN": "A", "EXITDEST": BLANK}, id="absconded"),
         pytest.param({"EXITRSN": "D", "EXITDEST": BLANK}, id="died"),
         pytest.param({"EXITRSN": "T", "EXITDEST": PRISON}, id="transferred-with-destination"),
@@ -979,6 +1002,24 @@ def test_secure_continuity_of_care_on_release_silent(
     """
     found = check(edit(bases[base], changes))
     assert_silent(found, "secure_continuity_of_care_on_release")
+
+
+@pytest.mark.parametrize("referral", ["1", "2", "3"])
+def test_secure_continuity_of_care_on_release_no_discharge_hint_on_exit_by_transfer(
+    bases: dict[str, Raw], check: Run, referral: str
+) -> None:
+    """Seed 002 (dataset R v1.2) RTOAGNCY is asked only "if the clients exit reason is
+    'released'", and appendix G's discharge reasons are for releases: on an exit by
+    transfer ('transferred – in custody', exit 'transferred') a referral on release left
+    behind does not ask for another discharge reason; the release-only rule names it."""
+    changes = {"DISRSN": "84", "EXITRSN": "T", "EXITDEST": PRISON, "RTOAGNCY": referral}
+    found = check(edit(bases["exited"], changes))
+    assert_silent(found, "secure_continuity_of_care_on_release")
+    assert ("RTOAGNCY", WARNING, None) in {
+        (f.field, f.severity, f.item)
+        for f in found
+        if f.rule_id == "secure_release_answers_only_on_release"
+    }
 
 
 # -- secure_hep_c_referral_date -------------------------------------------------------------

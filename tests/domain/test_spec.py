@@ -42,24 +42,28 @@ def test_field_counts_match_the_readme(refdata: RefData) -> None:
 
 
 def test_reject_class_fields_cjit_q(refdata: RefData) -> None:
-    """Dataset Q v4.2: 'MUST be completed. If not, the record will be rejected.'"""
+    """Dataset Q v4.2: 'MUST be completed. If not, the record will be rejected.' CONSENT
+    is not among them: 'client must give consent before their information can be sent'."""
     spec = refdata.dataset("cjit-q")
     reject = {f.header for f in spec.fields if f.requirement.kind is RequirementKind.REJECT}
     expected = {"CLIENTID", "FINITIAL", "SINITIAL", "DOB", "SEX", "AGNCY", "CLIENT", "EPISODID",
-                "CMSID", "DRUG1", "REFERID", "CONSENT"}  # fmt: skip
+                "CMSID", "DRUG1", "REFERID"}  # fmt: skip
     assert reject == expected
+    assert spec.by_header["CONSENT"].requirement.kind is RequirementKind.REQUIRED
     dq = {f.header for f in spec.fields if f.requirement.kind is RequirementKind.DQ}
     assert dq == {"DAT", "REFLD", "TRIAGED", "REFDATE"}
 
 
 def test_reject_class_fields_secure_r(refdata: RefData) -> None:
-    """Dataset R v1.2: reject-class fields, and UTLA as a data-quality field."""
+    """Dataset R v1.2: reject-class fields, and UTLA as a data-quality field. MODAL
+    ('required as soon as the intervention is known') and CONSENT state no rejection."""
     spec = refdata.dataset("secure-r")
     reject = {f.header for f in spec.fields if f.requirement.kind is RequirementKind.REJECT}
     assert reject == {"CLIENTID", "FINITIAL", "SINITIAL", "DOB", "SEX", "AGNCY", "EPISODID",
-                      "CMSID", "INTRCPTD", "RECPDT", "TRIAGED", "DRUG1", "MODID", "MODAL",
-                      "CONSENT"}  # fmt: skip
+                      "CMSID", "INTRCPTD", "RECPDT", "TRIAGED", "DRUG1", "MODID"}  # fmt: skip
     assert spec.by_header["UTLA"].requirement.kind is RequirementKind.DQ
+    required = {f.header for f in spec.fields if f.requirement.kind is RequirementKind.REQUIRED}
+    assert required == {"MODAL", "CONSENT"}
 
 
 def test_repeating_groups(refdata: RefData) -> None:

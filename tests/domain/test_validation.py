@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -104,6 +105,61 @@ def test_required_reject_secure_r(
     """Dataset R v1.2: 'Must be completed. If not, the record will be rejected.'"""
     found = _by(secure.validate(_secure(refdata, **{header: None}), ctx), header)
     assert (Severity.ERROR, "required_reject") in [(f.severity, f.rule_id) for f in found]
+
+
+def test_missing_intervention_type_is_a_warning_not_a_rejection(
+    secure: Validator, refdata: RefData, ctx: Context
+) -> None:
+    """Seed 002 (dataset R v1.2) MODAL: "required as soon as the intervention is known" —
+    no rejection is stated, so a blank intervention type is a warning that says when to
+    record it, and the record has no error (import and Check do not refuse it)."""
+    rec = _secure(refdata)
+    items = rec["interventions"]
+    assert isinstance(items, list)
+    items[0].pop("MODAL")
+    found = secure.validate(rec, ctx)
+    modal = [f for f in found if f.field == "MODAL"]
+    assert [(f.severity, f.rule_id, f.item) for f in modal] == [(Severity.WARNING, "required", 0)]
+    assert "as soon as the intervention is known" in modal[0].message
+    assert "reject" not in modal[0].message
+    assert not [f for f in found if f.severity is Severity.ERROR]
+
+
+@pytest.mark.parametrize(("dataset", "make"), [("cjit-q", _cjit), ("secure-r", _secure)])
+def test_missing_consent_does_not_claim_ndtms_rejects_it(
+    refdata: RefData, ctx: Context, dataset: str, make: Callable[..., dict[str, object]]
+) -> None:
+    """Seed 001 / 002 CONSENT: "client must give consent before their information can be
+    sent to NDTMS" — the business definitions do not say a record without it is rejected,
+    so the message says what a blank means instead (it stays an error: nothing is sent)."""
+    validator = Validator(refdata, dataset)
+    rec = make(refdata, CONSENT=None)
+    (finding,) = _by(validator.validate(rec, ctx), "CONSENT")
+    assert (finding.severity, finding.rule_id) == (Severity.ERROR, "required")
+    assert "reject" not in finding.message and "nothing about the client is sent" in finding.message
+
+
+@pytest.mark.parametrize("dataset", ["cjit-q", "secure-r"])
+def test_only_the_seeds_rejection_fields_say_ndtms_rejects_the_record(
+    refdata: RefData, dataset: str
+) -> None:
+    """Seed 001 / 002: "If not, the record will be rejected" is said of these fields only
+    (CLIENTID, FINITIAL, SINITIAL, DOB, SEX, AGNCY, EPISODID, CMSID, DRUG1; in Q CLIENT and
+    REFERID; in R INTRCPTD, RECPDT, TRIAGED and MODID). A blank field of any other kind
+    never says NDTMS rejects the record."""
+    spec = refdata.datasets[dataset]
+    validator = Validator(refdata, dataset)
+    said = {
+        f.field
+        for f in validator.validate({spec.items_key: [{}]}, Context(today=TODAY))
+        if "rejects" in f.message
+    }
+    common = {"CLIENTID", "FINITIAL", "SINITIAL", "DOB", "SEX", "AGNCY", "EPISODID", "CMSID",
+              "DRUG1"}  # fmt: skip
+    own = (
+        {"CLIENT", "REFERID"} if dataset == "cjit-q" else {"INTRCPTD", "RECPDT", "TRIAGED", "MODID"}
+    )
+    assert said == common | own
 
 
 def test_required_dq_utla_secure_r(secure: Validator, refdata: RefData, ctx: Context) -> None:

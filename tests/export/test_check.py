@@ -74,6 +74,33 @@ def test_records_with_errors_are_held_back_unless_included(store: Store, out: Pa
     assert everything.held_back == ()
 
 
+def test_check_shows_a_missing_dat_unless_the_client_is_of_no_fixed_abode(store: Store) -> None:
+    """Seed 001 (dataset Q v4.2) fields PC and DAT, seeds 211-212: ZZ99 3VZ is for no fixed
+    abode or living outside the UK. A rough sleeper's blank DAT is the team's own DAT in
+    the file, so the check finds nothing; any other client with ZZ99 3VZ and no DAT is not
+    hidden behind that fill: the check shows the DAT missing, and says that a client
+    living outside the UK takes 'Out of England' (Z00B)."""
+    nfa = store.save_episode(
+        cjit(211, triaged=IN_OCTOBER, PC="ZZ99 3VZ", HOUSING="17", DAT=""), today=TODAY
+    ).episode_id
+    abroad = store.save_episode(
+        cjit(212, triaged=IN_OCTOBER, PC="ZZ99 3VZ", HOUSING="2", DAT=""), today=TODAY
+    ).episode_id
+    result = check(store, "cjit-q", OCTOBER, today=TODAY)
+    dat = {
+        (h.episode_id, r.rule_id): h.message
+        for r in result.rules
+        for h in r.hits
+        if h.field == "DAT"
+    }
+    assert set(dat) == {
+        (abroad, "required_dq"),
+        (abroad, "cjit_own_dat_for_no_fixed_abode"),
+    }
+    assert "Z00B" in dat[(abroad, "cjit_own_dat_for_no_fixed_abode")]
+    assert nfa not in {episode for episode, _ in dat}
+
+
 def test_an_empty_month_is_100_percent(store: Store) -> None:
     """Issue 6 item 2: with no records nothing fails, so both figures are 100 %."""
     result = check(store, "cjit-q", OCTOBER, today=TODAY)

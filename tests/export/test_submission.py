@@ -158,15 +158,27 @@ def test_a_pc_that_is_not_a_postcode_is_sent_blank(store: Store, out: Path) -> N
 
 
 def test_no_fixed_abode_gets_the_teams_own_dat(store: Store, out: Path) -> None:
-    """Dataset Q field DAT, seed 41: a client of no fixed abode (ZZ99 3VZ) with no DAT is
-    sent with the CJIT's own DAT; a stated DAT is kept."""
-    nfa = store.save_episode(cjit(41, triaged=IN_OCTOBER, PC="ZZ99 3VZ", DAT=""), today=TODAY)
+    """Seed 001 (dataset Q v4.2) fields DAT and PC, seeds 41-44: a client of no fixed abode
+    (ZZ99 3VZ, housing 'rough sleeping', tag no_fixed_abode) with no DAT is sent with the
+    CJIT's own DAT; a client with ZZ99 3VZ who is not of no fixed abode (living outside the
+    UK) is not given it and is sent without a DAT; a stated DAT is kept."""
+    nfa = store.save_episode(
+        cjit(41, triaged=IN_OCTOBER, PC="ZZ99 3VZ", HOUSING="17", DAT=""), today=TODAY
+    )
     housed = store.save_episode(
         cjit(42, triaged=IN_OCTOBER, PC="NR14 7UJ", DAT="Z00B"), today=TODAY
+    )
+    abroad = store.save_episode(
+        cjit(43, triaged=IN_OCTOBER, PC="ZZ99 3VZ", HOUSING="1", DAT=""), today=TODAY
+    )
+    stated = store.save_episode(
+        cjit(44, triaged=IN_OCTOBER, PC="ZZ99 3VZ", HOUSING="1", DAT="Z00B"), today=TODAY
     )
     rows = {r["CLIENTID"]: r for r in as_dicts(export(store, "cjit-q", OCTOBER, out).path)}
     assert rows[nfa.client_id]["DAT"] == "A12B"
     assert rows[housed.client_id]["DAT"] == "Z00B"
+    assert rows[abroad.client_id]["DAT"] == ""
+    assert rows[stated.client_id]["DAT"] == "Z00B"
 
 
 def test_cmsid_agency_and_dates_come_from_the_application_and_setup(

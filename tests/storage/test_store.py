@@ -294,6 +294,18 @@ def test_import_is_all_or_nothing(store: Store, refdata: RefData) -> None:
     assert store.count_caseload() == 3
 
 
+def test_import_takes_a_prompting_event_after_the_contact_as_a_warning(
+    store: Store, refdata: RefData
+) -> None:
+    """Seed 001 (dataset Q v4.2) REFLD states no rejection: a prompting event dated after
+    the contact is a warning, so the import takes the file instead of refusing it."""
+    recs = fresh(refdata, 2)
+    triaged = date.fromisoformat(str(recs[0]["TRIAGED"]))
+    recs[0]["REFLD"] = date.fromordinal(triaged.toordinal() + 3).isoformat()
+    result = store.import_records(recs)
+    assert result.episodes == 2 and result.warnings >= 1
+
+
 def test_import_refuses_a_repeated_episode(store: Store, refdata: RefData) -> None:
     recs = fresh(refdata, 2)
     recs[0]["EPISODID"] = recs[1]["EPISODID"] = "a" * 32

@@ -95,10 +95,12 @@ def test_taken_on_and_referred_to_structured_treatment(
     treatment': a caseload start date (default today, never before triage), then a
     referral to structured treatment inside the caseload period (dataset Q REFDATE)."""
     _start(window, refdata)
+    # seed 001 NALOXISS: naloxone at episode start is asked of every episode
+    assert window.sheet.editors["NALOXISS"].input.isEnabled()
     _choose(window, qtbot, Decision.TAKEN_ON)
     sheet = window.sheet
     assert sheet.editors["CPLANDT"].value() == TODAY.strftime("%d/%m/%Y")
-    assert sheet.editors["NALOXISS"].input.isEnabled()  # asked once the client is taken on
+    assert sheet.editors["NALOXISS"].input.isEnabled()
     _type_code(window, "NALOXISS", sorted(refdata.lists["NALOXISS"].codes)[0])
     _type_code(window, "NALOXAD", sorted(refdata.lists["NALOXAD"].codes)[0])
     sheet.items.add_row({"REFDATE": TODAY.strftime("%d/%m/%Y")})
@@ -236,12 +238,18 @@ def test_continuity_of_care_sharing_is_separate_and_can_be_withdrawn(
 def test_questions_that_do_not_apply_are_shut_with_the_reason(
     window: MainWindow, refdata: RefData
 ) -> None:
-    """Dataset Q PRNTSTAT / EHCS (appendix C): asked only with parental responsibility."""
+    """Dataset Q PRNTSTAT (appendix C): asked only with parental responsibility; EHCS (seed
+    001 appendix C) also when children under 18 live with the client."""
     window.new_episode()
-    window.sheet.apply({"PARENT": "N"})
+    window.sheet.apply({"PARENT": "N", "CHILDWTH": "0"})
     editor = window.sheet.editors["PRNTSTAT"]
+    help_ = window.sheet.editors["EHCS"]
     assert not editor.input.isEnabled()
     assert "parental responsibility" in editor.input.toolTip()
+    assert not help_.input.isEnabled()
+    window.sheet.apply({"CHILDWTH": "2"})
+    assert help_.input.isEnabled()  # children at home, no parental responsibility
+    assert not editor.input.isEnabled()
     window.sheet.apply({"PARENT": "Y"})
     assert editor.input.isEnabled()
 

@@ -448,7 +448,8 @@ def test_prison_caseload_groups_and_flags(window: MainWindow, store: Store) -> N
     flags = [window.model.flags_of(window.model.row_at(i)) for i in range(window.model.rowCount())]
     assert sum("13-week review due (OST since 02/06/2026)" in f for f in flags) == 1
     assert sum("1 intervention open at discharge" in f for f in flags) == 1
-    assert sum("4 exit answers missing" in f for f in flags) == 1  # the release answers
+    # the release answers, and the destination every appendix G release expects (seed 002)
+    assert sum("5 exit answers missing" in f for f in flags) == 1
     window.only_open.setChecked(True)  # the window's own filters keep the group
     part.group.setCurrentIndex(part.group.findData("discharged"))
     assert window.model.rowCount() == 2

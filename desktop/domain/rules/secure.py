@@ -3,11 +3,128 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from desktop.domain.record import item_date
 from desktop.domain.rules import ERROR, WARNING, Check, Hit, duplicate_ids, rule, when
+from desktop.domain.spec import DatasetSpec, RefData
 
 OST_REVIEW_DAYS = 91  # the initial clinical review falls due after 13 weeks of OST
+
+
+# ---------------------------------------------------------------- appendix G (on release)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One scenario of appendix G: what a release expects of the record.
+
+    ``discharge`` and ``referral`` are tags of DISRSN and RTOAGNCY codes; a referral must
+    carry one of ``referral`` and none of ``referral_not``.
+    """
+
+    number: int
+    title: str
+    discharge: tuple[str, ...]
+    referral: tuple[str, ...]
+    referral_not: tuple[str, ...] = ()
+    note: str = ""
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        1,
+        "needs structured treatment in the community",
+        ("transferred_not_in_custody",),
+        ("structured",),
+        note="Agree the transfer with the community provider (two-way communication).",
+    ),
+    Scenario(
+        2,
+        "needs structured treatment but will not engage with a community service",
+        ("referral_refused",),
+        ("none",),
+    ),
+    Scenario(
+        3,
+        "needs recovery support only",
+        ("completed",),
+        ("recovery_support",),
+        ("structured",),
+    ),
+    Scenario(4, "needs no further treatment or support", ("abstinent",), ("none",)),
+    Scenario(
+        5,
+        "released unexpectedly from court",
+        ("released_from_court",),
+        ("none",),
+        note="The discharge date is the last face-to-face contact.",
+    ),
+)
+
+
+def _codes(spec: DatasetSpec, refdata: RefData, header: str, *tags: str) -> frozenset[str]:
+    field = spec.by_header.get(header)
+    if field is None:
+        return frozenset()
+    out: set[str] = set()
+    for tag in tags:
+        out |= refdata.field_tagged(field, tag)
+    return frozenset(out)
+
+
+def _is(spec: DatasetSpec, refdata: RefData, header: str, code: object, *tags: str) -> bool:
+    return isinstance(code, str) and code in _codes(spec, refdata, header, *tags)
+
+
+def release_scenarios(
+    spec: DatasetSpec, refdata: RefData, discharge: object
+) -> tuple[Scenario, ...]:
+    """The appendix G scenarios a discharge reason belongs to, the most specific first
+    ('drug or alcohol free', scenario 4, before 'treatment completed', scenario 3).
+
+    Source: dataset R v1.2 appendix G (continuity of care for clients transferred to a
+    community provider): each scenario starts from the discharge reason.
+    """
+    return tuple(
+        sorted(
+            (s for s in SCENARIOS if _is(spec, refdata, "DISRSN", discharge, *s.discharge)),
+            key=lambda s: len(_codes(spec, refdata, "DISRSN", *s.discharge)),
+        )
+    )
+
+
+def exit_destination_expected(
+    spec: DatasetSpec,
+    refdata: RefData,
+    discharge: object,
+    referral: object,
+    exit_reason: object,
+) -> str | None:
+    """Why the exit destination is expected for these answers (in the worker's words), or
+    None when nothing asks for it. The validator's rule and the sheet's appendix G hint both
+    ask this.
+
+    Source: dataset R v1.2 field EXITDEST ("required if ... exit reason is recorded as
+    'transferred', or if the client is 'released' and referred to a structured treatment
+    service or recovery support service") and appendix G, where every release scenario
+    (1 to 5) says "the exit destination should be populated with the Upper Tier Local
+    Authority" the client is released or transferred to.
+    """
+    if _is(spec, refdata, "EXITRSN", exit_reason, "transferred"):
+        return "Record the secure setting the client was transferred to."
+    if not _is(spec, refdata, "EXITRSN", exit_reason, "released"):
+        return None
+    if _is(spec, refdata, "RTOAGNCY", referral, "referred"):
+        return "Record the local authority of the service the client was referred to on release."
+    scenarios = release_scenarios(spec, refdata, discharge)
+    if scenarios:
+        meant = scenarios[0]
+        return (
+            f"Appendix G scenario {meant.number} (the client {meant.title}): record as exit"
+            " destination the local authority the client is released to."
+        )
+    return None
 
 
 @rule("R")
@@ -215,23 +332,21 @@ def secure_no_exit_before_discharge(c: Check) -> Iterator[Hit]:
 
 @rule("R")
 def secure_exit_destination_when_needed(c: Check) -> Iterator[Hit]:
-    """EXITDEST is given when transferred, or when released and referred on.
+    """EXITDEST is given when transferred, when released and referred on, and on every
+    release of appendix G.
 
     Source: dataset R v1.2 field EXITDEST ("required if ... exit reason is 'transferred',
     or if the client is 'released' and referred to a structured treatment service or
-    recovery support service"); appendix G (the destination is the local authority the
-    client is released to).
+    recovery support service"); appendix G (in each of its five release scenarios "the exit
+    destination should be populated with the Upper Tier Local Authority").
     """
     if c.has("EXITDEST"):
         return
-    if c.is_("EXITRSN", "transferred"):
-        yield Hit("EXITDEST", WARNING, "Record the secure setting the client was transferred to.")
-    elif c.is_("EXITRSN", "released") and c.is_("RTOAGNCY", "referred"):
-        yield Hit(
-            "EXITDEST",
-            WARNING,
-            "Record the local authority of the service the client was referred to on release.",
-        )
+    why = exit_destination_expected(
+        c.spec, c.refdata, c.s("DISRSN"), c.s("RTOAGNCY"), c.s("EXITRSN")
+    )
+    if why is not None:
+        yield Hit("EXITDEST", WARNING, why)
 
 
 @rule("R")
@@ -312,8 +427,12 @@ def secure_continuity_of_care_on_release(c: Check) -> Iterator[Hit]:
                 "'Transferred – not in custody' means a referral to a structured treatment "
                 "provider on release.",
             )
+    # The referral on release speaks of the discharge reason only for a release (or an
+    # exit not yet recorded): after an exit by transfer it is not asked (RTOAGNCY).
+    on_release = not c.has("EXITRSN") or c.is_("EXITRSN", "released")
     if (
-        c.is_("RTOAGNCY", "structured")
+        on_release
+        and c.is_("RTOAGNCY", "structured")
         and c.has("DISRSN")
         and not c.is_("DISRSN", "transferred_not_in_custody")
     ):
@@ -324,7 +443,8 @@ def secure_continuity_of_care_on_release(c: Check) -> Iterator[Hit]:
             "should be 'transferred – not in custody'.",
         )
     if (
-        c.is_("RTOAGNCY", "recovery_support")
+        on_release
+        and c.is_("RTOAGNCY", "recovery_support")
         and not c.is_("RTOAGNCY", "structured")
         and c.is_("DISRSN", "transferred")
     ):
