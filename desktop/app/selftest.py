@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from desktop import APP_NAME, CMSID
 from desktop.app import resources
+from desktop.domain.datasets import PROFILES, Workflow, profile
 
 if TYPE_CHECKING:
     from desktop.domain.spec import RefData
@@ -44,7 +45,7 @@ TRIAGED = date(2026, 10, 6)  # open during October 2026
 PASSWORD = "self-test-Password-1"
 USER = "selftest"
 POSTCODE, SENT_POSTCODE = "NR14 7UJ", "NR14 7"
-STORES = (("cjit", "cjit-q", "CJ999"), ("secure", "secure-r", "Z9999"))
+STORES = tuple((p.store_kind, p.id, p.demo_agency) for p in PROFILES.values())
 
 
 class CheckFailed(Exception):
@@ -120,7 +121,7 @@ def _record(refdata: RefData, dataset: str) -> dict[str, object]:
 
     rec = next(records(refdata, dataset, 1, seed=7, today=TODAY))
     rec["PC"] = POSTCODE
-    if dataset == "cjit-q":
+    if profile(dataset).workflow is Workflow.CJIT:
         for header in ("DISD", "CJDISRSN"):
             rec.pop(header, None)
         rec.update(

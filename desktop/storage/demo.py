@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from desktop.domain.datasets import BY_KIND
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records as synthetic_records
 from desktop.storage.store import KINDS, Store, new_id
@@ -12,7 +13,7 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"
 # Agency codes of the right shape (dataset Q: CJ and digits; R: a letter and four digits)
 # that no real team holds.
-DEMO_AGENCY = {"cjit": "CJ999", "secure": "Z9999"}
+DEMO_AGENCY = {kind: p.demo_agency for kind, p in BY_KIND.items()}
 BATCH = 2000
 
 
