@@ -21,3 +21,12 @@ def _private_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("PATHWAY_REFDATA", raising=False)
     return data
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Where tests save screenshots for people to look at: a folder the suite owns
+    (build/test-screenshots, ignored by git), never the committed docs/screenshots."""
+    folder = REPO / "build" / "test-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -45,7 +45,9 @@ def test_tab_order_follows_the_sheet(window: MainWindow) -> None:
     assert seen == expected
 
 
-def test_markers_stay_readable_in_high_contrast(window: MainWindow, qtbot: QtBot) -> None:
+def test_markers_stay_readable_in_high_contrast(
+    window: MainWindow, qtbot: QtBot, screenshots: Path
+) -> None:
     """A dark high-contrast palette: markers switch to light colours; symbol and words
     still say what is wrong (never colour alone)."""
     app = QApplication.instance()
@@ -74,7 +76,7 @@ def test_markers_stay_readable_in_high_contrast(window: MainWindow, qtbot: QtBot
         assert DARK_MARK[Severity.ERROR] in marker.styleSheet()
         assert "Error" in marker.accessibleDescription()
         qtbot.wait(50)
-        out = REPO / "docs" / "screenshots"
+        out = screenshots
         out.mkdir(parents=True, exist_ok=True)
         assert window.grab().save(str(out / "cjit-high-contrast.png"))
     finally:

@@ -671,10 +671,10 @@ def test_locking_closes_the_month_end_windows(me: MonthEnd, window: MainWindow) 
 
 
 def test_screenshots_of_the_check_and_the_report(
-    me: MonthEnd, report_window_of: Callable[[], Any], qtbot: QtBot
+    me: MonthEnd, report_window_of: Callable[[], Any], qtbot: QtBot, screenshots: Path
 ) -> None:
-    """Saved for people to look at (docs/screenshots); synthetic records only."""
-    folder = REPO / "docs" / "screenshots"
+    """Saved for people to look at (build/test-screenshots); synthetic records only."""
+    folder = screenshots
     folder.mkdir(parents=True, exist_ok=True)
     check_window = open_check(me)
     check_window.resize(1200, 760)

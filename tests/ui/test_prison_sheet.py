@@ -456,10 +456,10 @@ def test_prison_caseload_groups_and_flags(window: MainWindow, store: Store) -> N
 
 
 def test_screenshots_of_the_prison_sheet_and_caseload(
-    window: MainWindow, qtbot: QtBot, store: Store
+    window: MainWindow, qtbot: QtBot, store: Store, screenshots: Path
 ) -> None:
-    """Saved for people to look at (docs/screenshots), window 1366x768; synthetic clients."""
-    out = REPO / "docs" / "screenshots"
+    """Saved for people to look at (build/test-screenshots), window 1366x768; synthetic clients."""
+    out = screenshots
     out.mkdir(parents=True, exist_ok=True)
     caseload_store(store)
     shown = in_treatment()

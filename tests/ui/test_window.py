@@ -194,9 +194,11 @@ def test_setup_makes_a_store_with_a_manager(tmp_path: Path, qtbot: QtBot, refdat
     dialog.store.close(backup_reason=None)
 
 
-def test_screenshots_of_the_caseload_and_the_sheet(window: MainWindow, qtbot: QtBot) -> None:
-    """Saved for people to look at (docs/screenshots); synthetic clients only."""
-    out = REPO / "docs" / "screenshots"
+def test_screenshots_of_the_caseload_and_the_sheet(
+    window: MainWindow, qtbot: QtBot, screenshots: Path
+) -> None:
+    """Saved for people to look at (build/test-screenshots); synthetic clients only."""
+    out = screenshots
     out.mkdir(parents=True, exist_ok=True)
     window.open_episode(window.model.row_at(0).episode_id)
     qtbot.wait(50)
