@@ -123,6 +123,24 @@ def test_mismatch_after_changing_dob_and_sex_since_the_export(store: Store, out:
     assert result.with_mismatches == 1 and result.dq_pct == 100.0
 
 
+def test_a_client_detail_corrected_on_a_later_episode_is_a_mismatch_on_the_sent_one(
+    store: Store, out: Path
+) -> None:
+    """Issue 13 item 2, dataset Q DOB (may_change = no, mismatch): one client, many
+    episodes. A date of birth corrected on the client's second episode holds for the
+    first too, which NDTMS has already received: Check reports it there as a mismatch."""
+    first = store.save_episode(cjit(212, triaged=IN_OCTOBER), today=TODAY)
+    export(store, "cjit-q", OCTOBER, out, today=TODAY)
+    second = dict(store.load_episode(first.episode_id).raw)
+    second.pop("EPISODID")
+    second.update(DOB="1986-05-17", referrals=[])
+    saved = store.save_episode(second, today=TODAY)
+    assert saved.client_changed == ("DOB",) and saved.other_episodes == 1
+    result = check(store, "cjit-q", OCTOBER, today=TODAY)
+    (rule,) = [r for r in result.rules if r.rule_id == MISMATCH]
+    assert [(h.episode_id, h.field) for h in rule.hits] == [(first.episode_id, "DOB")]
+
+
 def test_no_mismatch_for_fields_that_may_change_or_are_filled_in_later(
     store: Store, out: Path
 ) -> None:
