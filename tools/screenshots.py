@@ -81,7 +81,7 @@ def _done(window: MainWindow, app: QApplication) -> None:
 def _row_where(window: MainWindow, want: Callable[[dict[str, object]], bool]) -> str:
     """The first episode on the caseload whose record satisfies ``want``."""
     store = window.store
-    model = window.model
+    model = window.caseload.model
     while model.canFetchMore():
         model.fetchMore()
     for i in range(model.rowCount()):

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QCheckBox,
     QDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -31,8 +27,8 @@ from desktop.domain.spec import Level
 from desktop.domain.values import is_blank
 from desktop.domain.workflow import last_contact
 from desktop.storage.errors import StoreError
-from desktop.storage.store import CaseloadQuery, ConsentRecord, Store
-from desktop.ui.caseload import CaseloadModel
+from desktop.storage.store import ConsentRecord, Store
+from desktop.ui.caseload import CaseloadPane
 from desktop.ui.guidance import CjitGuidance
 from desktop.ui.prison import PrisonMode
 from desktop.ui.prison import attach as attach_prison
@@ -77,41 +73,8 @@ class MainWindow(QMainWindow):
         self.episode_id: str | None = None
         self.client_id: str | None = None
         self.dirty = False
-        self.model = CaseloadModel(store, CaseloadQuery(dataset=dataset))
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
-        self.table.setAccessibleName("Caseload")
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.verticalHeader().hide()
-        self.table.activated.connect(self._open_row)
-        self.table.clicked.connect(self._open_row)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText(
-            "Find: client ref, initials (e.g. JB) or birth date (YYYY-MM-DD)"
-        )
-        self.search.setAccessibleName("Find a client")
-        self.search.textChanged.connect(self._filter)
-        self.only_mine = QCheckBox("Mine")
-        self.only_open = QCheckBox("Open")
-        self.only_errors = QCheckBox("With errors")
-        self.closed_month = QCheckBox("Closed this month")
-        boxes = (self.only_mine, self.only_open, self.closed_month, self.only_errors)
-        for box in boxes:
-            box.toggled.connect(self._filter)
-        filters = QHBoxLayout()
-        for box in boxes:
-            filters.addWidget(box)
-        filters.addStretch(1)
-        self.count = QLabel()
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addWidget(self.search)
-        left_layout.addLayout(filters)
-        left_layout.addWidget(self.table)
-        left_layout.addWidget(self.count)
+        self.caseload = CaseloadPane(store, dataset)
+        self.caseload.chosen.connect(self.open_episode)
         self.sheet = Sheet(store.refdata.datasets[dataset], store.refdata, store.validator(dataset))
         self.sheet.agency_dat = store.settings.dat
         self.sheet.system_values = lambda raw: store.prepare(raw, dataset)
@@ -152,12 +115,11 @@ class MainWindow(QMainWindow):
         right_layout.addLayout(match_row)
         right_layout.addWidget(scroll, 1)
         splitter = QSplitter()
-        splitter.addWidget(left)
+        splitter.addWidget(self.caseload)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([300, 1066])
         splitter.setCollapsible(1, False)
-        self.left = left
         self.splitter = splitter
         self.setCentralWidget(splitter)
         self.autosave = QTimer(self)
@@ -171,7 +133,6 @@ class MainWindow(QMainWindow):
         self.idle.start()
         self._watch = ActivityWatch(self.idle)
         self._actions()
-        self._update_count()
         self.statusBar().showMessage("Ready")
 
     def _actions(self) -> None:
@@ -194,7 +155,7 @@ class MainWindow(QMainWindow):
 
             bundles = QAction("Team bundles", self)
             bundles.triggered.connect(
-                lambda: open_bundles(self, self.store).changed.connect(self._filter)
+                lambda: open_bundles(self, self.store).changed.connect(self.caseload.refilter)
             )
             toolbar.addAction(bundles)
         handover = QAction("Hand over…", self)
@@ -221,41 +182,17 @@ class MainWindow(QMainWindow):
         hand_over(self, self.store, self.client_id, "".join(c for c in name if c.isalnum()))
 
     def find_client(self) -> None:
-        self.left.show()
-        self.search.setFocus()
-        self.search.selectAll()
+        self.caseload.show()
+        self.caseload.focus_finder()
 
     def toggle_caseload(self) -> None:
         """Give the whole width to the sheet (F4), or bring the caseload back."""
-        self.left.setVisible(not self.left.isVisible())
-        if self.left.isVisible():
-            self.search.setFocus()
+        self.caseload.setVisible(not self.caseload.isVisible())
+        if self.caseload.isVisible():
+            self.caseload.search.setFocus()
 
     def install_activity_watch(self, app: QObject) -> None:
         app.installEventFilter(self._watch)
-
-    # -- caseload
-    def _filter(self) -> None:
-        month_start = date.today().replace(day=1)
-        query = replace(
-            self.model.query,
-            search=self.search.text().strip() or None,
-            owner_id=self.store.user.id if self.only_mine.isChecked() else None,
-            open_only=self.only_open.isChecked(),
-            with_errors=self.only_errors.isChecked(),
-            closed_from=month_start if self.closed_month.isChecked() else None,
-            closed_to=date.today() if self.closed_month.isChecked() else None,
-        )
-        self.model.set_query(query)
-        self._update_count()
-
-    def _update_count(self) -> None:
-        self.count.setText(f"{self.model.total} episode{'s' if self.model.total != 1 else ''}")
-
-    def _open_row(self, index: QModelIndex) -> None:
-        if not index.isValid():
-            return
-        self.open_episode(str(self.model.data(index, Qt.ItemDataRole.UserRole)))
 
     # -- the sheet
     def open_episode(self, episode_id: str) -> None:
@@ -436,8 +373,7 @@ class MainWindow(QMainWindow):
         if first_save:
             self._remember_place(saved.episode_id)
             self.sheet.load(self.store.load_episode(saved.episode_id).raw)
-        self.model.reload()
-        self._update_count()
+        self.caseload.reload()
         if saved.client_changed and saved.other_episodes:
             labels = ", ".join(
                 self.sheet.spec.by_header[h].label
@@ -555,8 +491,7 @@ class MainWindow(QMainWindow):
         for widget in self.findChildren(QMessageBox):
             widget.close()
         self.sheet.clear()
-        self.search.clear()
-        self.model.clear()
+        self.caseload.clear()
         try:
             self.store.lock()
         except StoreError as exc:

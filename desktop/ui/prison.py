@@ -7,7 +7,6 @@ back to the sheet as field values (or to the store, for a re-open).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
@@ -25,7 +24,6 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -46,12 +44,12 @@ from PySide6.QtWidgets import (
 from desktop.domain import prison
 from desktop.domain.findings import Finding
 from desktop.domain.prison import EpisodeBrief, Offer, ReopenReason, Stay
-from desktop.domain.record import Context, Record
+from desktop.domain.record import Record
 from desktop.domain.spec import DatasetSpec, FieldType, RefData
 from desktop.domain.values import as_date
-from desktop.domain.workflow import SecureState, consent_given, court_transfer
+from desktop.domain.workflow import SecureState, court_transfer
 from desktop.storage.errors import StoreError
-from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
+from desktop.storage.store import CaseloadQuery, Store
 from desktop.ui.sheet import SEP, Sheet, SheetPart
 
 if TYPE_CHECKING:
@@ -547,46 +545,6 @@ class ProgressPart(SheetPart):
 # ------------------------------------------------------------------------ caseload
 
 
-_FLAGS: OrderedDict[tuple[str, str, object], str] = OrderedDict()
-FLAG_CACHE = 1000
-
-
-def caseload_flags(store: Store, row: CaseloadRow, today: date | None = None) -> str:
-    """The prison flags of a caseload row (13-week review due, interventions open at
-    discharge, exit answers missing, consent, errors), from the stored episode."""
-    key = (str(store.path), row.episode_id, row.updated_at)
-    found = _FLAGS.get(key)
-    if found is not None:
-        _FLAGS.move_to_end(key)
-        return found
-    spec = store.refdata.datasets[row.dataset]
-    try:
-        stored = store.load_episode(row.episode_id)
-    except StoreError:
-        return ""
-    day = today or date.today()
-    record, findings = store.validator(row.dataset).check(stored.raw, Context(today=day))
-    flags = prison.prison_flags(
-        record,
-        spec,
-        store.refdata,
-        findings=findings,
-        consented=consent_given(store.refdata, spec, row.consent),
-        errors=row.errors,
-        today=day,
-    )
-    text = "; ".join(f.text for f in flags)
-    _FLAGS[key] = text
-    while len(_FLAGS) > FLAG_CACHE:
-        _FLAGS.popitem(last=False)
-    return text
-
-
-def forget_flags() -> None:
-    """At lock: nothing worked out from client records stays in memory."""
-    _FLAGS.clear()
-
-
 def client_episodes(store: Store, client_id: str, dob: object) -> list[EpisodeBrief]:
     """The client's episodes in this store, found by date of birth (an indexed search)."""
     day = as_date(dob)
@@ -613,6 +571,7 @@ class PrisonMode:
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
+        self.caseload = window.caseload
         sheet = window.sheet
         self.sheet = sheet
         self.interventions = InterventionsPart(sheet)
@@ -647,42 +606,31 @@ class PrisonMode:
             self.group.addItem(group.title, group.key)
         self.group.currentIndexChanged.connect(self._group_chosen)
         self._place_group_choice()
-        window.locked.connect(forget_flags)
         sheet.revalidate()
 
     def _place_group_choice(self) -> None:
-        window = self.window
-        left = window.search.parentWidget()
-        layout = left.layout() if left is not None else None
-        if not isinstance(layout, QVBoxLayout):
-            return
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Show"))
-        row.addWidget(self.group, 1)
-        layout.insertLayout(1, row)
-        # The window's own filters rebuild the query; the group is applied after them.
-        window.search.textChanged.connect(self.apply_group)
-        for box in left.findChildren(QCheckBox) if left is not None else []:
-            box.toggled.connect(self.apply_group)
+        # The caseload's own filters rebuild the query; the group is applied after them.
+        self.caseload.add_choice("Show", self.group)
+        self.caseload.edited.connect(self.apply_group)
 
     @property
     def groups(self) -> tuple[prison.CaseloadGroup, ...]:
         return prison.caseload_groups(self.sheet.spec, self.sheet.refdata, self.sheet.today)
 
     def _group_chosen(self) -> None:
-        self.window._filter()  # the window's own filters first, then the group
+        self.caseload.refilter()  # the caseload's own filters first, then the group
         self.apply_group()
 
     def apply_group(self, *_args: object) -> None:
         key = self.group.currentData()
         group = next((g for g in self.groups if g.key == key), self.groups[0])
-        query = self.window.model.query
+        query = self.caseload.model.query
         wanted = replace(query, states=group.states, fields_in=group.fields_in)
         if group.closed_from or group.closed_to:
             wanted = replace(wanted, closed_from=group.closed_from, closed_to=group.closed_to)
         if wanted != query:
-            self.window.model.set_query(wanted)
-            self.window._update_count()
+            self.caseload.model.set_query(wanted)
+            self.caseload.show_count()
 
     # -- actions
     def ask_reopen(self) -> ReopenDialog | None:
@@ -713,7 +661,7 @@ class PrisonMode:
             window.say(str(exc))
             return
         window.open_episode(episode_id)
-        window.model.reload()
+        self.caseload.model.reload()
         window.statusBar().showMessage(
             "Episode re-opened: the old interventions stay closed; add the new ones."
         )

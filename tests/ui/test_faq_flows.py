@@ -276,8 +276,8 @@ def test_caseload_flags_come_from_the_domain(
     refused = _contact(refdata, 6)
     refused["CONSENT"] = "N"
     store.save_episode(refused, last_contact=TODAY)
-    window.model.reload()
-    flags = {window.model.flags_of(window.model.row_at(i)) for i in range(2)}
+    window.caseload.model.reload()
+    flags = {window.caseload.model.flags_of(window.caseload.model.row_at(i)) for i in range(2)}
     assert any("review due" in f for f in flags)
     assert any("no consent" in f for f in flags)
 

@@ -105,7 +105,7 @@ def rule_ids(window: MainWindow) -> set[tuple[str, str]]:
 
 def open_saved(window: MainWindow, store: Store, record: dict[str, object]) -> str:
     saved = store.save_episode(record, today=TODAY)
-    window.model.reload()
+    window.caseload.model.reload()
     window.open_episode(saved.episode_id)
     return saved.episode_id
 
@@ -192,8 +192,8 @@ def test_reception_to_release_with_onward_referral(
     stored = store.load_episode(str(window.episode_id))
     assert stored.state == "exited"
     assert [f for f in window.sheet.current_findings if f.severity.value == "error"] == []
-    row = window.model.row_at(0)
-    assert window.model.flags_of(row) == ""
+    row = window.caseload.model.row_at(0)
+    assert window.caseload.model.flags_of(row) == ""
 
 
 def test_end_several_selected_interventions_on_one_date(
@@ -371,7 +371,7 @@ def test_exit_waits_for_every_episode_of_the_stay(
     second = treated(triaged(received(), on="2026-11-10"), (PSYCHOSOCIAL, "2026-11-10"))
     second["CLIENTID"] = first.client_id
     store.save_episode(second, today=TODAY)
-    window.model.reload()
+    window.caseload.model.reload()
     window.open_episode(first.episode_id)
     editor = window.sheet.editors["EXITD"]
     assert not editor.input.isEnabled()
@@ -436,22 +436,23 @@ def test_prison_caseload_groups_and_flags(window: MainWindow, store: Store) -> N
     for the 13-week review (CLINREV), interventions open at discharge (DISD) and exit
     answers missing (EXITD and the fields required at exit or release)."""
     caseload_store(store)
-    window.model.reload()
+    window.caseload.model.reload()
     part = mode(window)
     shown = {}
     for key in ("in_treatment", "discharged", "released", "all"):
         part.group.setCurrentIndex(part.group.findData(key))
-        shown[key] = window.model.rowCount()
-        assert window.count.text().startswith(str(window.model.total))
+        shown[key] = window.caseload.model.rowCount()
+        assert window.caseload.count.text().startswith(str(window.caseload.model.total))
     assert shown == {"all": 7, "in_treatment": 2, "discharged": 2, "released": 2}
     part.group.setCurrentIndex(part.group.findData("all"))
-    flags = [window.model.flags_of(window.model.row_at(i)) for i in range(window.model.rowCount())]
+    model = window.caseload.model
+    flags = [model.flags_of(model.row_at(i)) for i in range(model.rowCount())]
     assert sum("13-week review due (OST since 02/06/2026)" in f for f in flags) == 1
     assert sum("1 intervention open at discharge" in f for f in flags) == 1
     assert sum("4 exit answers missing" in f for f in flags) == 1  # the release answers
-    window.only_open.setChecked(True)  # the window's own filters keep the group
+    window.caseload.only_open.setChecked(True)  # the window's own filters keep the group
     part.group.setCurrentIndex(part.group.findData("discharged"))
-    assert window.model.rowCount() == 2
+    assert window.caseload.model.rowCount() == 2
 
 
 def test_screenshots_of_the_prison_sheet_and_caseload(
@@ -466,15 +467,14 @@ def test_screenshots_of_the_prison_sheet_and_caseload(
     episode = store.save_episode(
         discharged(shown, reason="71", end_interventions=False), today=TODAY
     )
-    window.model.reload()
-    window._update_count()
+    window.caseload.reload()
     window.open_episode(episode.episode_id)
     put(qtbot, window, "HEPCTSTD", "05/2024")
     window.autosave.stop()
     qtbot.wait(50)
     assert window.grab().save(str(out / "prison-sheet.png"))
     window.splitter.setSizes([1000, 366])
-    window.table.resizeColumnsToContents()
+    window.caseload.table.resizeColumnsToContents()
     qtbot.wait(50)
-    assert window.left.grab().save(str(out / "prison-caseload.png"))
+    assert window.caseload.grab().save(str(out / "prison-caseload.png"))
     assert mode(window).interventions.offer_row.isVisibleTo(window)

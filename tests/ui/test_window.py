@@ -58,11 +58,11 @@ def test_caseload_pages_and_sorts_in_the_store(store: Store, refdata: RefData) -
 
 
 def test_search_filters_the_caseload(window: MainWindow, qtbot: QtBot) -> None:
-    ref = window.model.row_at(0).client_ref
+    ref = window.caseload.model.row_at(0).client_ref
     assert ref is not None
-    qtbot.keyClicks(window.search, ref)
-    assert window.model.rowCount() == 1
-    assert window.count.text() == "1 episode"
+    qtbot.keyClicks(window.caseload.search, ref)
+    assert window.caseload.model.rowCount() == 1
+    assert window.caseload.count.text() == "1 episode"
 
 
 def test_a_closure_reason_from_the_wrong_set_is_marked_at_once(
@@ -122,12 +122,12 @@ def test_half_typed_date_survives_save_and_reopen(
 def test_lock_hides_every_client_detail_and_forgets_the_key(
     window: MainWindow, qtbot: QtBot, store: Store
 ) -> None:
-    window.open_episode(window.model.row_at(0).episode_id)
+    window.open_episode(window.caseload.model.row_at(0).episode_id)
     qtbot.keyClicks(window.sheet.editors["ALCUNITS"].input, "7")
     with qtbot.waitSignal(window.locked, timeout=10_000):
         window.lock()
     assert not store.is_open
-    assert window.model.rowCount() == 0
+    assert window.caseload.model.rowCount() == 0
     assert all(e.value() == "" for e in window.sheet.editors.values())
     assert window.sheet.items.items() == []
     assert not window.isVisible()
@@ -146,7 +146,7 @@ def test_lock_keeps_the_edit_and_returns_to_it(
     window: MainWindow, qtbot: QtBot, store: Store, refdata: RefData
 ) -> None:
     """The half-typed change is saved before locking; after unlock the same user gets it."""
-    episode = window.model.row_at(0).episode_id
+    episode = window.caseload.model.row_at(0).episode_id
     window.open_episode(episode)
     window.sheet.editors["ALCUNITS"].input.setText("")
     qtbot.keyClicks(window.sheet.editors["ALCUNITS"].input, "19")
@@ -198,7 +198,7 @@ def test_screenshots_of_the_caseload_and_the_sheet(window: MainWindow, qtbot: Qt
     """Saved for people to look at (docs/screenshots); synthetic clients only."""
     out = REPO / "docs" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
-    window.open_episode(window.model.row_at(0).episode_id)
+    window.open_episode(window.caseload.model.row_at(0).episode_id)
     qtbot.wait(50)
     assert window.grab().save(str(out / "cjit-sheet.png"))
     window.new_episode()
@@ -220,7 +220,7 @@ def test_after_a_crash_the_window_reopens_on_the_record_being_edited(
 
     first = MainWindow(store)
     qtbot.addWidget(first)
-    episode = first.model.row_at(3).episode_id
+    episode = first.caseload.model.row_at(3).episode_id
     first.open_episode(episode)
     qtbot.keyClicks(first.sheet.editors["ALCUNITS"].input, "5")
     assert first.save()
@@ -248,7 +248,7 @@ def test_a_returning_client_is_offered_before_a_new_one_is_made(
 ) -> None:
     """NDTMS links episodes on initials, date of birth and sex: offer the existing client,
     and a returning client gets a new episode, never a re-opened one (CJIT FAQ)."""
-    known = store.load_episode(window.model.row_at(0).episode_id)
+    known = store.load_episode(window.caseload.model.row_at(0).episode_id)
     window.new_episode()
     sheet = window.sheet
     sheet.apply({h: known.raw[h] for h in ("FINITIAL", "SINITIAL", "DOB", "SEX")})
@@ -267,7 +267,7 @@ def test_the_returning_client_offer_asks_the_store_only_when_the_attributors_cha
     window: MainWindow, qtbot: QtBot, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Typing elsewhere on a new contact does not search the clients on every keystroke."""
-    known = store.load_episode(window.model.row_at(0).episode_id)
+    known = store.load_episode(window.caseload.model.row_at(0).episode_id)
     asked: list[object] = []
     real = store.find_clients
     monkeypatch.setattr(store, "find_clients", lambda *a: asked.append(a) or real(*a))
