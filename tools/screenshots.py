@@ -70,9 +70,8 @@ def _window(store: Store, app: QApplication) -> MainWindow:
 
 
 def _done(window: MainWindow, app: QApplication) -> None:
-    window.autosave.stop()
+    window.editing.discard()
     window.idle.stop()
-    window.dirty = False
     window.close()
     window.deleteLater()
     _settle(app)
@@ -153,7 +152,7 @@ class Shots:
             open_on_caseload = _row_where(
                 window, lambda r: bool(r.get("CPLANDT")) and not r.get("DISD")
             )
-            window.open_episode(open_on_caseload)
+            window.editing.open(open_on_caseload)
             shots.append(_save(window, "main-window", self.app))
             boxes = window.sheet.section_boxes
             for section, name in (("consent", "consent"), ("caseload", "caseload-decision"),
@@ -166,9 +165,9 @@ class Shots:
                 "CONSENT": "Y", "FINITIAL": "J", "SINITIAL": "B", "DOB": "1985-05-17",
                 "SEX": "1", "TRIAGED": yesterday,
             })  # fmt: skip
-            window.autosave.stop()
+            window.editing.stop()
             shots.append(_save(window, "new-contact", self.app))
-            window.dirty = False
+            window.editing.discard()
         finally:
             _done(window, self.app)
             store.close(backup_reason=None)
@@ -180,7 +179,7 @@ class Shots:
         window = _window(store, self.app)
         try:
             rows = store.caseload(CaseloadQuery(dataset="secure-r", limit=1))
-            window.open_episode(rows[0].episode_id)
+            window.editing.open(rows[0].episode_id)
             return [_save(window, "prison-sheet", self.app)]
         finally:
             _done(window, self.app)

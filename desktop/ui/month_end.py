@@ -304,13 +304,11 @@ class MonthEnd(QObject):
         self.store: Store = main.store
         self._jobs: dict[Job, Callable[[Job], None]] = {}
         self._writing = 0
-        self._save_wanted = False
         self._lock_wanted = False
         self.check_window: CheckWindow | None = None
         self.export_dialog: ExportDialog | None = None
         self.history_window: HistoryWindow | None = None
         self.report_window: ReportWindow | None = None
-        main.autosave.installEventFilter(self)
         main.idle.installEventFilter(self)
         main.installEventFilter(self)
         main.locked.connect(self._locked)
@@ -333,9 +331,7 @@ class MonthEnd(QObject):
         """Start ``job``; ``done(job)`` is called on the window's thread when it ends
         (not if the store was locked meanwhile)."""
         if job.writes:
-            if self.main.dirty:
-                self.main.save()  # what was typed goes in before the export
-            self.main.autosave.stop()
+            self.main.editing.hold_saves()  # what was typed goes in before the export
             self._writing += 1
             if self._writing == 1:
                 self.busy_changed.emit(True)
@@ -353,15 +349,15 @@ class MonthEnd(QObject):
             self._writing -= 1
             if not self._writing:
                 self.busy_changed.emit(False)
+        lock_now = call and self._lock_wanted and not self.busy
+        if job.writes:  # the save that waited is made now (not when locking or closing)
+            self.main.editing.release_saves(resume=call and not lock_now)
         if not call:
             return
-        if self._lock_wanted and not self.busy:
+        if lock_now:
             self._lock_wanted = False
             self.main.lock()
             return
-        if job.writes and not self.busy and (self._save_wanted or self.main.dirty):
-            self._save_wanted = False
-            self.main.autosave.start()
         done(job)
 
     def stop_all(self) -> None:
@@ -383,10 +379,6 @@ class MonthEnd(QObject):
                     if job.writes:
                         job.cancel()
                 return True
-            if watched is self.main.autosave:
-                self.main.autosave.stop()
-                self._save_wanted = True
-                return True
         elif kind == QEvent.Type.Close and watched is self.main:
             self.stop_all()
         return False
@@ -394,7 +386,7 @@ class MonthEnd(QObject):
     def _locked(self) -> None:
         """The store is locked: stop the work and close every month-end window."""
         self.stop_all()
-        self._lock_wanted = self._save_wanted = False
+        self._lock_wanted = False
         for name in ("check_window", "export_dialog", "history_window", "report_window"):
             widget = getattr(self, name)
             if widget is not None:
@@ -405,16 +397,15 @@ class MonthEnd(QObject):
     # -- opening a record from a finding
     def open_record(self, episode_id: str, header: str, item: int | None = None) -> None:
         main = self.main
-        main.open_episode(episode_id)
-        if main.episode_id != episode_id:
-            return  # the main window has said why
+        if not main.editing.open(episode_id):
+            return  # the worker has been told why
         main.raise_()
         main.activateWindow()
         placed = (
             main.sheet.focus_field(header) if item is None else main.sheet.focus_field(header, item)
         )
         if not placed:
-            main.statusBar().showMessage(f"{header} is not on the sheet.")
+            main.editing.tell(f"{header} is not on the sheet.")
             return
         focus = main.focusWidget()
         area = _scroll_area_of(main.sheet)
@@ -458,13 +449,13 @@ class MonthEnd(QObject):
     def print_sheet(self) -> Path | None:
         """Save the open episode's one-page confidential sheet as a PDF, and note in the
         audit trail who printed which episode, and when."""
-        main = self.main
-        if main.episode_id is None:
-            main.say("Open an episode first; its sheet is what is printed.")
+        main, editing = self.main, self.main.editing
+        if editing.episode_id is None:
+            editing.warn("Open an episode first; its sheet is what is printed.")
             return None
-        if main.dirty and not main.save():
+        if editing.dirty and not editing.save():
             return None
-        episode_id = main.episode_id
+        episode_id = editing.episode_id
         folder = remembered_folder("pdf") or Path.home()
         chosen, _ = QFileDialog.getSaveFileName(
             main, "Save the episode sheet", str(folder / "episode-sheet.pdf"), "PDF (*.pdf)"
@@ -475,13 +466,15 @@ class MonthEnd(QObject):
         try:
             pdf.save_sheet(self.store, episode_id, path)
         except StoreError as exc:  # the sheet not kept without its audit event, too
-            main.say(str(exc))
+            editing.warn(str(exc))
             return None
         except OSError as exc:
-            main.say(f"The sheet could not be saved in {path.parent} ({exc.strerror or 'error'}).")
+            editing.warn(
+                f"The sheet could not be saved in {path.parent} ({exc.strerror or 'error'})."
+            )
             return None
         remember_folder("pdf", path.parent)
-        main.statusBar().showMessage(
+        editing.tell(
             f"Sheet saved to {path}. It holds personal data: print it, file it under lock,"
             " and delete the PDF when it is no longer needed."
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -50,10 +49,9 @@ from desktop.domain.values import as_date
 from desktop.domain.workflow import SecureState, court_transfer
 from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, Store
+from desktop.ui.caseload import CaseloadPane
+from desktop.ui.editing import EditingSession
 from desktop.ui.sheet import SEP, Sheet, SheetPart
-
-if TYPE_CHECKING:
-    from desktop.ui.main_window import MainWindow
 
 NOTICE = "background: #e8f0fe; color: #0b2e59; padding: 4px; border: 1px solid #0b2e59;"
 CHECK = "background: #fff4ce; color: #3d2b00; padding: 4px; border: 1px solid #8a5300;"
@@ -567,12 +565,13 @@ def client_episodes(store: Store, client_id: str, dob: object) -> list[EpisodeBr
 
 class PrisonMode:
     """The prison parts of the main window: placed in their sections of the sheet, the
-    caseload groups above the caseload, and the re-open and new-episode actions."""
+    caseload groups above the caseload, and the re-open and new-episode actions on the
+    open record."""
 
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.caseload = window.caseload
-        sheet = window.sheet
+    def __init__(self, editing: EditingSession, caseload: CaseloadPane) -> None:
+        self.editing = editing
+        self.caseload = caseload
+        sheet = editing.sheet
         self.sheet = sheet
         self.interventions = InterventionsPart(sheet)
         self.progress = ProgressPart(sheet)
@@ -596,7 +595,7 @@ class PrisonMode:
                     " (05/2024); only the year known: type the year (2024)."
                 )
         self.progress.offered.append(self.interventions.show_offer)
-        self.progress.find_stay = lambda client, dob: client_episodes(window.store, client, dob)
+        self.progress.find_stay = lambda client, dob: client_episodes(editing.store, client, dob)
         self.progress.reopen_asked.connect(self.ask_reopen)
         self.progress.new_episode_asked.connect(self.new_episode_for_client)
         self.dialog: ReopenDialog | None = None
@@ -634,58 +633,55 @@ class PrisonMode:
 
     # -- actions
     def ask_reopen(self) -> ReopenDialog | None:
-        window = self.window
-        if window.episode_id is None:
+        editing = self.editing
+        if editing.episode_id is None:
             return None
-        if window.dirty and not window.save():
+        if editing.dirty and not editing.save():
             return None
         self.dialog = ReopenDialog(
-            window, self.sheet.record, self.sheet.spec, self.sheet.refdata, self.sheet.today
+            self.sheet.window(),
+            self.sheet.record,
+            self.sheet.spec,
+            self.sheet.refdata,
+            self.sheet.today,
         )
         self.dialog.accepted.connect(self._reopen)
         self.dialog.open()
         return self.dialog
 
     def _reopen(self) -> None:
-        dialog, window = self.dialog, self.window
+        dialog, editing = self.dialog, self.editing
         self.dialog = None
-        if dialog is None or window.episode_id is None:
+        if dialog is None or editing.episode_id is None:
             return
         reason, day = dialog.reason(), dialog.returned.day()
         if reason is None or day is None:
             return
-        episode_id = window.episode_id
+        episode_id = editing.episode_id
         try:
-            window.store.reopen_episode(episode_id, reason.value, day)
+            editing.store.reopen_episode(episode_id, reason.value, day)
         except StoreError as exc:
-            window.say(str(exc))
+            editing.warn(str(exc))
             return
-        window.open_episode(episode_id)
+        editing.open(episode_id)
         self.caseload.model.reload()
-        window.statusBar().showMessage(
-            "Episode re-opened: the old interventions stay closed; add the new ones."
-        )
+        editing.tell("Episode re-opened: the old interventions stay closed; add the new ones.")
         self.sheet.focus_field("MODAL")
 
     def new_episode_for_client(self) -> None:
         """A client received again after a release: a new episode under the same client,
         starting with the client's own details (dataset R v1.2 CLIENT; appendix D)."""
-        window = self.window
-        client_id = window.client_id
+        client_id = self.editing.client_id
         values = prison.new_episode_values(self.sheet.raw(), self.sheet.spec)
         if client_id is None:
             return
-        window.new_episode()
-        window.client_id = client_id
-        window._fresh_client = False
+        self.editing.new(client_id)
         self.sheet.load(values)
         self.sheet.apply({})  # saved as the worker goes, under the same client
         self.sheet.focus_field("INTRCPTD")
-        window.statusBar().showMessage(
-            "New episode for the same client: record the new reception and triage."
-        )
+        self.editing.tell("New episode for the same client: record the new reception and triage.")
 
 
-def attach(window: MainWindow) -> PrisonMode:
-    """Add prison mode to a main window whose store is a secure setting's."""
-    return PrisonMode(window)
+def attach(editing: EditingSession, caseload: CaseloadPane) -> PrisonMode:
+    """Add prison mode to the sheet and caseload of a secure setting's store."""
+    return PrisonMode(editing, caseload)

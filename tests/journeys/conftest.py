@@ -67,7 +67,7 @@ def open_window(qtbot: QtBot) -> Iterator[Callable[[Store], MainWindow]]:
         me = month_end_of(w)
         if me is not None:
             me.stop_all()
-        w.autosave.stop()
+        w.editing.stop()
         w.idle.stop()
 
 

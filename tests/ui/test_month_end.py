@@ -110,7 +110,7 @@ def window(store: Store, ids: dict[str, str], qtbot: QtBot) -> Iterator[MainWind
     me = month_end_of(w)
     if me is not None:
         me.stop_all()
-    w.autosave.stop()
+    w.editing.stop()
     w.idle.stop()
 
 
@@ -282,7 +282,7 @@ def test_double_clicking_a_finding_opens_the_episode_at_the_field(
     viewport = check_window.findings.viewport()
     qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=where)
     qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=where)
-    assert window.episode_id == ids["bad_sex"]
+    assert window.editing.episode_id == ids["bad_sex"]
     assert window.focusWidget() is window.sheet.editors["SEX"].input
 
 
@@ -388,13 +388,13 @@ def test_autosave_and_the_idle_lock_wait_for_the_export(
     busy: list[bool] = []
     me.busy_changed.connect(busy.append)
     saves: list[bool] = []
-    monkeypatch.setattr(window, "save", lambda: saves.append(True) or True)
+    monkeypatch.setattr(window.editing, "save", lambda: saves.append(True) or True)
     dialog = me.show_export(OCTOBER)
     try:
         dialog.export_button.click()
         assert me.busy and busy == [True]
-        window.dirty = True
-        window.autosave.start(0)
+        window.editing.autosave_ms = 0
+        window.sheet.changed.emit()  # typing: a save due at once
         window.idle.start(0)
         qtbot.wait(30)
         assert saves == []  # held back
@@ -414,20 +414,20 @@ def test_after_the_export_a_held_back_save_is_made(
 ) -> None:
     gate = gate_export(monkeypatch)
     saves: list[bool] = []
-    monkeypatch.setattr(window, "save", lambda: saves.append(True) or True)
+    monkeypatch.setattr(window.editing, "save", lambda: saves.append(True) or True)
     dialog = me.show_export(OCTOBER)
     try:
         dialog.export_button.click()
-        window.dirty = True
-        window.autosave.start(0)
+        window.editing.autosave_ms = 0
+        window.sheet.changed.emit()  # typing: a save due at once
         qtbot.wait(30)
         assert saves == []
-        window.autosave.setInterval(60_000)  # so that it is seen waiting, not yet fired
+        window.editing.autosave_ms = 60_000  # so that it is seen waiting, not yet fired
     finally:
         gate.set()
         settle(me)
     assert len(list(out.iterdir())) == 1
-    assert window.autosave.isActive()  # the save that waited is made now
+    assert window.editing.save_pending  # the save that waited is made now
 
 
 def test_a_prison_team_checks_and_exports_dataset_r(
@@ -448,7 +448,7 @@ def test_a_prison_team_checks_and_exports_dataset_r(
         assert dialog.written is not None, dialog.outcome.text()
         assert [p.name for p in out.iterdir()] == ["L0001-20261001-20261031-R.csv"]
         me.stop_all()
-        window.autosave.stop()
+        window.editing.stop()
         window.idle.stop()
     finally:
         store.close(backup_reason=None)
@@ -476,7 +476,7 @@ def test_a_worker_cannot_export_and_sees_why(
         assert list(out.iterdir()) == []
         report = me.show_report()
         assert report.status.text().startswith("Only a manager can read the monthly report")
-        window.autosave.stop()
+        window.editing.stop()
         window.idle.stop()
     finally:
         worker.close(backup_reason=None)
@@ -543,7 +543,7 @@ def report_window_of(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[[], Any]
 
     yield make
     me.stop_all()
-    window.autosave.stop()
+    window.editing.stop()
     window.idle.stop()
     store.close(backup_reason=None)
 
@@ -589,7 +589,7 @@ def test_printing_a_sheet_is_an_audit_event(
 ) -> None:  # fmt: skip
     """Issue 6 item 6: who printed which episode and when is in the audit trail, with no
     client data in the event."""
-    window.open_episode(ids["clean1"])
+    window.editing.open(ids["clean1"])
     target = tmp_path / "sheet.pdf"
     monkeypatch.setattr(
         QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "PDF"))
@@ -638,7 +638,7 @@ def test_a_sheet_whose_printing_cannot_be_recorded_is_not_kept(
     def refused(*_a: Any, **_k: Any) -> None:
         raise StoreError("The store could not record it.")
 
-    window.open_episode(ids["clean1"])
+    window.editing.open(ids["clean1"])
     target = tmp_path / "sheet.pdf"
     monkeypatch.setattr(
         QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "PDF"))
