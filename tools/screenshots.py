@@ -208,7 +208,7 @@ class Shots:
             store.save_episode(raw)
             check = month_end.show_check()
             check.resize(1100, 700)
-            for job in list(month_end.jobs):
+            for job in month_end.jobs.active:
                 job.wait()
             _settle(self.app)
             shots.append(_save(check, "month-end-check", self.app))
@@ -217,7 +217,7 @@ class Shots:
             export.resize(760, export.sizeHint().height())
             shots.append(_save(export, "month-end-export", self.app))
             export.close()
-            for job in list(month_end.jobs):
+            for job in month_end.jobs.active:
                 job.wait()
             _settle(self.app)
         finally:

@@ -27,6 +27,7 @@ from desktop.storage.store import Store
 from desktop.ui.caseload import CaseloadPane
 from desktop.ui.editing import EditingSession
 from desktop.ui.guidance import CjitGuidance
+from desktop.ui.jobs import Jobs
 from desktop.ui.prison import PrisonMode
 from desktop.ui.prison import attach as attach_prison
 from desktop.ui.sheet import Sheet
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.sheet.agency_dat = store.settings.dat
         self.sheet.system_values = lambda raw: store.prepare(raw, dataset)
         self.editing = EditingSession(store, self.sheet, self)
+        self.jobs = Jobs(self.editing, self)  # month end's work, one writer at a time
         self.caseload.chosen.connect(self.editing.open)
         self.guidance: CjitGuidance | None = None
         if dataset == "cjit-q":
@@ -117,9 +119,11 @@ class MainWindow(QMainWindow):
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
         self.idle.setInterval(idle_ms)
-        self.idle.timeout.connect(self.lock)
+        self.idle.timeout.connect(self._idle_lock)
         self.idle.start()
         self._watch = ActivityWatch(self.idle)
+        self.jobs.lock_due.connect(self.lock)
+        self.locked.connect(self.jobs.stop_all)
         self._actions()
         self.statusBar().showMessage("Ready")
 
@@ -155,7 +159,8 @@ class MainWindow(QMainWindow):
         toolbar.addAction(handover)
         from desktop.ui.month_end import install
 
-        self.month_end = install(self)  # menu; .busy: an export holds the write lock
+        self.month_end = install(self, self.editing, self.jobs)
+        self.locked.connect(self.month_end.close_windows)
 
     def hand_over(self) -> None:
         """Continuity-of-care handover of the open client (seed 004)."""
@@ -212,7 +217,9 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, APP_NAME, text)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Closing the window saves what was typed first; no timer outlives the window."""
+        """Closing the window stops its jobs and saves what was typed first; no timer
+        outlives the window."""
+        self.jobs.stop_all()
         if self.editing.dirty:
             self.editing.save()
         self.editing.stop()
@@ -229,6 +236,12 @@ class MainWindow(QMainWindow):
         self.deleteLater()
 
     # -- locking
+    def _idle_lock(self) -> None:
+        """Idle too long: lock. An export that is writing is cancelled first (it writes
+        nothing) and the lock follows once it has ended (``jobs.lock_due``)."""
+        if not self.jobs.defer_lock():
+            self.lock()
+
     def lock(self) -> None:
         """Save, hide every piece of client data, forget the key. The lock always wins."""
         self._watch.active = False

@@ -2,47 +2,25 @@
 monthly report, and one episode's sheet as a PDF.
 
 :func:`install` adds a "Month end" menu to the main window and returns the
-:class:`MonthEnd` that owns these windows (one per main window).
-
-Work off the window's thread
-    The check, the export and the report read every episode of the month, which takes
-    seconds on a large store, so each runs in a :class:`Job` (a ``QThread``) while the
-    window shows its progress and stays responsive. This is safe with the store's engine:
-    every SQLAlchemy session checks out its own pooled ``sqlcipher3`` connection (made with
-    ``check_same_thread=False``; the bundled SQLite is built THREADSAFE=1, serialized), so
-    a job never shares a connection with the window, and WAL lets the window read and save
-    while a check or the report reads.
-
-    What is *not* safe is two writes at once through one store: a write transaction keeps
-    its pending audit events on the store object. An export is one long write transaction
-    (it holds the store's write lock until the file is in place), so while it runs the
-    window writes nothing of its own: the export dialog is application-modal, what was
-    typed is saved before the export starts, and the main window's autosave and idle-lock
-    timers are held back (:attr:`MonthEnd.busy` is True, and ``busy_changed`` says so).
-    When the export ends the held-back save is made; a held-back lock first cancels the
-    export (a cancelled export writes nothing) and then locks. Drawing (report pages,
-    PDFs) stays on the window's thread, as Qt requires.
+:class:`MonthEnd` that owns these windows (one per main window). The check, the export and
+the report run as jobs of the window (:mod:`desktop.ui.jobs`: off the window's thread, one
+writer at a time); records are opened through the window's editing session.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import (
-    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     QRect,
     QSettings,
     Qt,
-    QThread,
-    Signal,
 )
 from PySide6.QtGui import QCloseEvent, QColor, QFont, QFontDatabase, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -58,6 +36,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -91,11 +70,12 @@ from desktop.export.submission import (
     history,
 )
 from desktop.storage.errors import StoreError
+from desktop.ui.editing import EditingSession
+from desktop.ui.jobs import Job, Jobs, Progress, ProgressRow
 from desktop.ui.sheet import MARK
 
 if TYPE_CHECKING:
     from desktop.storage.store import Store
-    from desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +88,7 @@ PAGE_SCALE = 1.5
 PREFS_FILE = "window.ini"
 """Beside the stores in the Pathway folder: only the folders last chosen, no client data."""
 
-Progress = Callable[[int, int], bool]
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-Work = Callable[[Progress], object]
 
 
 class OpenRecord(Protocol):
@@ -186,15 +164,6 @@ def _message() -> QLabel:
     return label
 
 
-def _unexpected(what: str, exc: BaseException) -> str:
-    log.error("%s failed: %s", what, type(exc).__name__)
-    return (
-        f"The {what} could not be finished because of an unexpected problem"
-        f" ({type(exc).__name__}). Nothing was changed; try again, and report it if it"
-        " happens again."
-    )
-
-
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -210,183 +179,27 @@ def _local(moment: datetime) -> str:
     return f"{moment.replace(tzinfo=UTC).astimezone():%d/%m/%Y %H:%M}"
 
 
-# ---------------------------------------------------------------------- jobs
-
-
-class Job(QThread):
-    """One piece of month-end work off the window's thread. ``progressed`` arrives on the
-    window's thread; :meth:`cancel` makes the next progress report return False."""
-
-    progressed = Signal(int, int)
-
-    def __init__(self, work: Work, *, writes: bool) -> None:
-        super().__init__()
-        self._work = work
-        self.writes = writes
-        self._stop = threading.Event()
-        self.result: object = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self._work(self._progress)
-        except BaseException as exc:  # reported on the window's thread
-            self.error = exc
-
-    def _progress(self, done: int, total: int) -> bool:
-        self.progressed.emit(done, total)
-        return not self._stop.is_set()
-
-    def cancel(self) -> None:
-        self._stop.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._stop.is_set()
-
-    def problem(self, what: str) -> str:
-        """Why the job gave no result: the store's own words, or an unexpected problem."""
-        if isinstance(self.error, StoreError):
-            return str(self.error)
-        return _unexpected(what, self.error or TypeError())
-
-
-class _ProgressRow(QWidget):
-    """A progress bar with its Cancel button, shown while a job runs."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__()
-        self.bar = QProgressBar()
-        self.bar.setAccessibleName(f"{what} progress")
-        self.bar.setFormat("%v of %m episodes")
-        self.cancel = QPushButton("Cancel")
-        self.cancel.setAccessibleName(f"Cancel the {what.lower()}")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.bar, 1)
-        row.addWidget(self.cancel)
-        self.hide()
-
-    def start(self, job: Job) -> None:
-        self.bar.setRange(0, 0)  # until the first report says how many
-        self.cancel.setEnabled(True)
-        job.progressed.connect(self.step)
-        self.cancel.clicked.connect(job.cancel)
-        self.cancel.clicked.connect(lambda: self.cancel.setEnabled(False))
-        self.show()
-
-    def step(self, done: int, total: int) -> None:
-        if total > 0:
-            self.bar.setRange(0, total)
-            self.bar.setValue(min(done, total))
-
-    def stop(self) -> None:
-        self.hide()
-        self.cancel.clicked.disconnect()
-
-
 # ---------------------------------------------------------------------- the controller
 
 
 class MonthEnd(QObject):
-    """The month-end windows of one main window, and the jobs they run.
+    """The month-end windows of one main window. Their work runs as the window's
+    :attr:`jobs`; a record is opened through the window's :attr:`editing` session."""
 
-    ``busy`` is True while an export holds the store's write lock; the main window must
-    not write then. ``busy_changed`` fires when that starts and ends.
-    """
-
-    busy_changed = Signal(bool)
-
-    def __init__(self, main: MainWindow) -> None:
-        super().__init__(main)
+    def __init__(self, window: QMainWindow, editing: EditingSession, jobs: Jobs) -> None:
+        super().__init__(window)
         self.setObjectName("month_end")
-        self.main = main
-        self.store: Store = main.store
-        self._jobs: dict[Job, Callable[[Job], None]] = {}
-        self._writing = 0
-        self._lock_wanted = False
+        self.window = window
+        self.editing = editing
+        self.jobs = jobs
+        self.store: Store = editing.store
         self.check_window: CheckWindow | None = None
         self.export_dialog: ExportDialog | None = None
         self.history_window: HistoryWindow | None = None
         self.report_window: ReportWindow | None = None
-        main.idle.installEventFilter(self)
-        main.installEventFilter(self)
-        main.locked.connect(self._locked)
 
-    # -- jobs and the write guard
-    @property
-    def busy(self) -> bool:
-        return self._writing > 0
-
-    @property
-    def running(self) -> bool:
-        return bool(self._jobs)
-
-    @property
-    def jobs(self) -> tuple[Job, ...]:
-        """The jobs still running (or ended, their results not yet delivered)."""
-        return tuple(self._jobs)
-
-    def run(self, job: Job, done: Callable[[Job], None]) -> Job:
-        """Start ``job``; ``done(job)`` is called on the window's thread when it ends
-        (not if the store was locked meanwhile)."""
-        if job.writes:
-            self.main.editing.hold_saves()  # what was typed goes in before the export
-            self._writing += 1
-            if self._writing == 1:
-                self.busy_changed.emit(True)
-        self._jobs[job] = done
-        job.finished.connect(lambda: self._settle(job, call=True))
-        job.start()
-        return job
-
-    def _settle(self, job: Job, *, call: bool) -> None:
-        done = self._jobs.pop(job, None)
-        if done is None:
-            return
-        job.wait()  # ``finished`` is sent just before the thread ends
-        if job.writes:
-            self._writing -= 1
-            if not self._writing:
-                self.busy_changed.emit(False)
-        lock_now = call and self._lock_wanted and not self.busy
-        if job.writes:  # the save that waited is made now (not when locking or closing)
-            self.main.editing.release_saves(resume=call and not lock_now)
-        if not call:
-            return
-        if lock_now:
-            self._lock_wanted = False
-            self.main.lock()
-            return
-        done(job)
-
-    def stop_all(self) -> None:
-        """Cancel every job and wait for each to end (at its next batch of episodes)."""
-        for job in list(self._jobs):
-            job.cancel()
-        for job in list(self._jobs):
-            job.wait()
-            self._settle(job, call=False)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind == QEvent.Type.Timer and self.busy:
-            if watched is self.main.idle:
-                # The lock wins: stop the export (it writes nothing), then lock.
-                self.main.idle.stop()
-                self._lock_wanted = True
-                for job in self._jobs:
-                    if job.writes:
-                        job.cancel()
-                return True
-        elif kind == QEvent.Type.Close and watched is self.main:
-            self.stop_all()
-        return False
-
-    def _locked(self) -> None:
-        """The store is locked: stop the work and close every month-end window."""
-        self.stop_all()
-        self._lock_wanted = False
+    def close_windows(self) -> None:
+        """At lock: close every month-end window (their jobs are stopped by then)."""
         for name in ("check_window", "export_dialog", "history_window", "report_window"):
             widget = getattr(self, name)
             if widget is not None:
@@ -396,19 +209,18 @@ class MonthEnd(QObject):
 
     # -- opening a record from a finding
     def open_record(self, episode_id: str, header: str, item: int | None = None) -> None:
-        main = self.main
-        if not main.editing.open(episode_id):
+        window, editing = self.window, self.editing
+        if not editing.open(episode_id):
             return  # the worker has been told why
-        main.raise_()
-        main.activateWindow()
-        placed = (
-            main.sheet.focus_field(header) if item is None else main.sheet.focus_field(header, item)
-        )
+        window.raise_()
+        window.activateWindow()
+        sheet = editing.sheet
+        placed = sheet.focus_field(header) if item is None else sheet.focus_field(header, item)
         if not placed:
-            main.editing.tell(f"{header} is not on the sheet.")
+            editing.tell(f"{header} is not on the sheet.")
             return
-        focus = main.focusWidget()
-        area = _scroll_area_of(main.sheet)
+        focus = window.focusWidget()
+        area = _scroll_area_of(sheet)
         if area is not None and focus is not None:
             area.ensureWidgetVisible(focus)
 
@@ -449,7 +261,7 @@ class MonthEnd(QObject):
     def print_sheet(self) -> Path | None:
         """Save the open episode's one-page confidential sheet as a PDF, and note in the
         audit trail who printed which episode, and when."""
-        main, editing = self.main, self.main.editing
+        editing = self.editing
         if editing.episode_id is None:
             editing.warn("Open an episode first; its sheet is what is printed.")
             return None
@@ -458,7 +270,7 @@ class MonthEnd(QObject):
         episode_id = editing.episode_id
         folder = remembered_folder("pdf") or Path.home()
         chosen, _ = QFileDialog.getSaveFileName(
-            main, "Save the episode sheet", str(folder / "episode-sheet.pdf"), "PDF (*.pdf)"
+            self.window, "Save the episode sheet", str(folder / "episode-sheet.pdf"), "PDF (*.pdf)"
         )
         if not chosen:
             return None
@@ -498,10 +310,10 @@ def _as_pdf(path: Path) -> Path:
     return path if path.suffix.lower() == ".pdf" else path.with_name(path.name + ".pdf")
 
 
-def install(main: MainWindow) -> MonthEnd:
-    """Add the "Month end" menu to ``main``; returns its :class:`MonthEnd`."""
-    month_end = MonthEnd(main)
-    menu = main.menuBar().addMenu("&Month end")
+def install(window: QMainWindow, editing: EditingSession, jobs: Jobs) -> MonthEnd:
+    """Add the "Month end" menu to ``window``; returns its :class:`MonthEnd`."""
+    month_end = MonthEnd(window, editing, jobs)
+    menu = window.menuBar().addMenu("&Month end")
     for text, slot in (
         ("&Check…", month_end.show_check),
         ("&Export…", month_end.show_export),
@@ -586,7 +398,7 @@ class CheckWindow(QDialog):
     )
 
     def __init__(self, month_end: MonthEnd, open_record: OpenRecord) -> None:
-        super().__init__(month_end.main)
+        super().__init__(month_end.window)
         self.month_end = month_end
         self.open_record = open_record
         store = month_end.store
@@ -615,7 +427,7 @@ class CheckWindow(QDialog):
         top.addStretch(1)
         top.addWidget(self.run_button)
         top.addWidget(self.export_button)
-        self.progress = _ProgressRow("Check")
+        self.progress = ProgressRow("Check")
         self.status = _message()
         self.figures: dict[str, QLabel] = {}
         grid = QGridLayout()
@@ -693,7 +505,7 @@ class CheckWindow(QDialog):
         self.run_button.setEnabled(False)
         self.job = Job(work, writes=False)
         self.progress.start(self.job)
-        self.month_end.run(self.job, self._done)
+        self.month_end.jobs.run(self.job, self._done)
 
     def _done(self, job: Job) -> None:
         self.job = None
@@ -881,7 +693,7 @@ class ExportDialog(QDialog):
     """Write the month's NDTMS file into a folder the manager chooses (managers only)."""
 
     def __init__(self, month_end: MonthEnd) -> None:
-        super().__init__(month_end.main)
+        super().__init__(month_end.window)
         self.month_end = month_end
         store = month_end.store
         self.dataset = store.settings.dataset
@@ -919,7 +731,7 @@ class ExportDialog(QDialog):
         folder_label.setBuddy(self.choose)
         form.addRow(folder_label, folder_row)
         form.addRow("", self.include_errors)
-        self.progress = _ProgressRow("Export")
+        self.progress = ProgressRow("Export")
         self.outcome = _message()
         self.outcome.setAccessibleName("Export result")
         self.export_button = QPushButton("Export")
@@ -1004,7 +816,7 @@ class ExportDialog(QDialog):
             else:
                 self.say("Nothing was exported.")
 
-        self.month_end.run(job, checked)
+        self.month_end.jobs.run(job, checked)
 
     def confirm_include(self, result: CheckResult) -> bool:
         count = len(result.held_back)
@@ -1042,7 +854,7 @@ class ExportDialog(QDialog):
             )
 
         job = self._running(Job(work, writes=True), f"Exporting {period.label}…")
-        self.month_end.run(job, self._exported)
+        self.month_end.jobs.run(job, self._exported)
 
     def _running(self, job: Job, text: str) -> Job:
         self.job = job
@@ -1132,7 +944,7 @@ class HistoryWindow(QDialog):
     COLUMNS = ("When", "By", "Dataset", "Month", "File", "Rows", "Episodes", "Held back", "SHA-256")
 
     def __init__(self, month_end: MonthEnd) -> None:
-        super().__init__(month_end.main)
+        super().__init__(month_end.window)
         self.month_end = month_end
         self.setWindowTitle(f"{APP_NAME}: export history")
         self.table = QTableWidget(0, len(self.COLUMNS))
@@ -1292,7 +1104,7 @@ class ReportWindow(QDialog):
     """The monthly report on screen: the pages of the PDF, and each measure as a table."""
 
     def __init__(self, month_end: MonthEnd) -> None:
-        super().__init__(month_end.main)
+        super().__init__(month_end.window)
         self.month_end = month_end
         store = month_end.store
         self.report: Report | None = None
@@ -1359,7 +1171,7 @@ class ReportWindow(QDialog):
         self.save_button.setEnabled(False)
         self.busy.show()
         self.job = Job(work, writes=False)
-        self.month_end.run(self.job, self._done)
+        self.month_end.jobs.run(self.job, self._done)
 
     def _done(self, job: Job) -> None:
         self.job = None

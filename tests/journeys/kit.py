@@ -127,8 +127,8 @@ def errors_on_screen(window: MainWindow) -> list[str]:
 
 
 def settle(me: MonthEnd) -> None:
-    while me.running:
-        for job in me.jobs:
+    while me.jobs.running:
+        for job in me.jobs.active:
             job.wait()
         QApplication.processEvents()
 

@@ -107,9 +107,7 @@ def window(store: Store, ids: dict[str, str], qtbot: QtBot) -> Iterator[MainWind
     w.resize(1366, 740)
     w.show()
     yield w
-    me = month_end_of(w)
-    if me is not None:
-        me.stop_all()
+    w.jobs.stop_all()
     w.editing.stop()
     w.idle.stop()
 
@@ -134,8 +132,8 @@ def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def settle(me: MonthEnd) -> None:
     """Let every job end and deliver its result on the window's thread."""
-    while me.running:
-        for job in me.jobs:
+    while me.jobs.running:
+        for job in me.jobs.active:
             job.wait()
         QApplication.processEvents()
 
@@ -334,7 +332,7 @@ def test_export_writes_the_file_into_the_chosen_folder(
     assert f"Rows: {dialog.written.rows} (5 episodes)" in text
     assert remembered_folder("export") == out
     assert [h.sha256 for h in history(store)] == [sha]
-    assert not me.busy
+    assert not me.jobs.busy
 
 
 def test_including_errors_asks_first_and_says_how_many(
@@ -386,19 +384,19 @@ def test_autosave_and_the_idle_lock_wait_for_the_export(
     lock still wins: it cancels the export (nothing written), then locks."""
     gate = gate_export(monkeypatch)
     busy: list[bool] = []
-    me.busy_changed.connect(busy.append)
+    me.jobs.busy_changed.connect(busy.append)
     saves: list[bool] = []
     monkeypatch.setattr(window.editing, "save", lambda: saves.append(True) or True)
     dialog = me.show_export(OCTOBER)
     try:
         dialog.export_button.click()
-        assert me.busy and busy == [True]
+        assert me.jobs.busy and busy == [True]
         window.editing.autosave_ms = 0
         window.sheet.changed.emit()  # typing: a save due at once
         window.idle.start(0)
         qtbot.wait(30)
         assert saves == []  # held back
-        assert all(job.cancelled for job in me.jobs)
+        assert all(job.cancelled for job in me.jobs.active)
         assert store.is_open
     finally:
         gate.set()
@@ -447,7 +445,7 @@ def test_a_prison_team_checks_and_exports_dataset_r(
         dialog = export_now(me)
         assert dialog.written is not None, dialog.outcome.text()
         assert [p.name for p in out.iterdir()] == ["L0001-20261001-20261031-R.csv"]
-        me.stop_all()
+        me.jobs.stop_all()
         window.editing.stop()
         window.idle.stop()
     finally:
@@ -542,7 +540,7 @@ def report_window_of(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[[], Any]
         return report
 
     yield make
-    me.stop_all()
+    me.jobs.stop_all()
     window.editing.stop()
     window.idle.stop()
     store.close(backup_reason=None)
@@ -664,7 +662,7 @@ def test_locking_closes_the_month_end_windows(me: MonthEnd, window: MainWindow) 
     me.show_history()
     window.lock()
     assert me.check_window is None and me.history_window is None
-    assert not me.running
+    assert not me.jobs.running
 
 
 # ---------------------------------------------------------------------- screenshots
