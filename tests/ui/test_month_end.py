@@ -38,7 +38,6 @@ from desktop.export.submission import ExportError, check, history
 from desktop.storage.errors import StoreError
 from desktop.storage.extract import reading
 from desktop.storage.store import Store
-from desktop.ui import month_end as module
 from desktop.ui.main_window import MainWindow
 from desktop.ui.month_end import (
     CheckWindow,
@@ -49,6 +48,8 @@ from desktop.ui.month_end import (
     months_up_to,
     remembered_folder,
 )
+from desktop.ui.month_end import check as check_part
+from desktop.ui.month_end import export as export_part
 from tests.export.conftest import PASSWORD, TODAY, cjit, make_store, reopen, secure
 from tests.report import kit
 from tests.report.pdftext import page_count
@@ -141,13 +142,13 @@ def settle(me: MonthEnd) -> None:
 def gate_export(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Hold the export at its start until the returned event is set."""
     gate = threading.Event()
-    real = module.export
+    real = export_part.export
 
     def gated(*args: Any, **kwargs: Any) -> object:
         gate.wait()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "export", gated)
+    monkeypatch.setattr(export_part, "export", gated)
     return gate
 
 
@@ -237,11 +238,11 @@ def test_check_window_shows_the_portals_counts_and_percentages(
     dq = rule_row(window, "required_dq")
     assert (dq.text(2), dq.text(3)) == ("3", "3")
     window.findings.expandItem(dq)
-    hits = {dq.child(i).data(0, module.ROLE_HIT)[:2] for i in range(dq.childCount())}
+    hits = {dq.child(i).data(0, check_part.ROLE_HIT)[:2] for i in range(dq.childCount())}
     assert hits == {(ids[n], "DAT") for n in ("bad_sex", "no_dat1", "no_dat2")}
     # Held back: the two records with errors.
     held = {
-        window.held.topLevelItem(i).data(0, module.ROLE_HIT)[0]  # type: ignore[union-attr]
+        window.held.topLevelItem(i).data(0, check_part.ROLE_HIT)[0]  # type: ignore[union-attr]
         for i in range(window.held.topLevelItemCount())
     }
     assert held == {ids["no_drug"], ids["bad_sex"]}
@@ -296,11 +297,11 @@ def test_a_check_that_fails_says_why_in_plain_words(
     def broken(*_a: Any, **_k: Any) -> object:
         raise RuntimeError("no client data here")
 
-    monkeypatch.setattr(module, "check", refused)
+    monkeypatch.setattr(check_part, "check", refused)
     window = me.show_check()
     settle(me)
     assert window.status.text() == "The store refused; try again."
-    monkeypatch.setattr(module, "check", broken)
+    monkeypatch.setattr(check_part, "check", broken)
     window.run_check()
     settle(me)
     assert window.status.text().startswith(
