@@ -134,7 +134,7 @@ def main() -> int:
                 QTest.keyClicks(editor, str(i % 10))
                 app.processEvents()
                 keys.append(time.perf_counter() - started)
-            window.autosave.stop()
+            window.editing.stop()
             window.idle.stop()
         finally:
             store.close(backup_reason=None)

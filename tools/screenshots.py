@@ -71,9 +71,8 @@ def _window(store: Store, app: QApplication) -> MainWindow:
 
 
 def _done(window: MainWindow, app: QApplication) -> None:
-    window.autosave.stop()
+    window.editing.discard()
     window.idle.stop()
-    window.dirty = False
     window.close()
     window.deleteLater()
     _settle(app)
@@ -82,7 +81,7 @@ def _done(window: MainWindow, app: QApplication) -> None:
 def _row_where(window: MainWindow, want: Callable[[dict[str, object]], bool]) -> str:
     """The first episode on the caseload whose record satisfies ``want``."""
     store = window.store
-    model = window.model
+    model = window.caseload.model
     while model.canFetchMore():
         model.fetchMore()
     for i in range(model.rowCount()):
@@ -154,7 +153,7 @@ class Shots:
             open_on_caseload = _row_where(
                 window, lambda r: bool(r.get("CPLANDT")) and not r.get("DISD")
             )
-            window.open_episode(open_on_caseload)
+            window.editing.open(open_on_caseload)
             shots.append(_save(window, "main-window", self.app))
             boxes = window.sheet.section_boxes
             for section, name in (("consent", "consent"), ("caseload", "caseload-decision"),
@@ -167,9 +166,9 @@ class Shots:
                 "CONSENT": "Y", "FINITIAL": "J", "SINITIAL": "B", "DOB": "1985-05-17",
                 "SEX": "1", "TRIAGED": yesterday,
             })  # fmt: skip
-            window.autosave.stop()
+            window.editing.stop()
             shots.append(_save(window, "new-contact", self.app))
-            window.dirty = False
+            window.editing.discard()
         finally:
             _done(window, self.app)
             store.close(backup_reason=None)
@@ -181,7 +180,7 @@ class Shots:
         window = _window(store, self.app)
         try:
             rows = store.caseload(CaseloadQuery(dataset="secure-r", limit=1))
-            window.open_episode(rows[0].episode_id)
+            window.editing.open(rows[0].episode_id)
             return [_save(window, "prison-sheet", self.app)]
         finally:
             _done(window, self.app)
@@ -210,7 +209,7 @@ class Shots:
             store.save_episode(raw)
             check = month_end.show_check()
             check.resize(1100, 700)
-            for job in list(month_end.jobs):
+            for job in month_end.jobs.active:
                 job.wait()
             _settle(self.app)
             shots.append(_save(check, "month-end-check", self.app))
@@ -219,7 +218,7 @@ class Shots:
             export.resize(760, export.sizeHint().height())
             shots.append(_save(export, "month-end-export", self.app))
             export.close()
-            for job in list(month_end.jobs):
+            for job in month_end.jobs.active:
                 job.wait()
             _settle(self.app)
         finally:

@@ -261,21 +261,20 @@ def _draw_window(store: Store, episode_id: str) -> None:
     assert isinstance(app, QApplication)
     window = MainWindow(store)
     try:
-        window.autosave.stop()
+        window.editing.stop()
         window.idle.stop()
         window.resize(1200, 700)
-        window.open_episode(episode_id)
+        window.editing.open(episode_id)
         app.processEvents()
         image = window.grab().toImage()
         _expect(not image.isNull() and image.width() > 0, "nothing was drawn")
         colours = {image.pixel(x, y) for x in range(0, image.width(), 37)
                    for y in range(0, image.height(), 37)}  # fmt: skip
         _expect(len(colours) > 2, "the window was drawn blank")
-        _expect(window.episode_id == episode_id, "the saved episode did not open")
+        _expect(window.editing.episode_id == episode_id, "the saved episode did not open")
     finally:
-        window.autosave.stop()
+        window.editing.discard()
         window.idle.stop()
-        window.dirty = False
         window.close()
         window.deleteLater()
         app.processEvents()

@@ -128,7 +128,7 @@ class Session:
         window.show()
         for episode_id, payload in store.drafts():
             if episode_id is None and isinstance(payload.get("episode_id"), str):
-                window.open_episode(str(payload["episode_id"]))
+                window.editing.open(str(payload["episode_id"]))
                 break
 
     def _remember_geometry(self) -> None:
@@ -139,8 +139,8 @@ class Session:
         self._remember_geometry()
         window = self.window
         if window is not None and window.store.is_open:
-            if window.dirty:
-                window.save()
+            if window.editing.dirty:
+                window.editing.save()
             try:  # the record the worker was on is kept, to open at the next start
                 window.store.close()
             except StoreError as exc:

@@ -1,18 +1,37 @@
-"""The caseload list: a table model over the store's query, one page at a time."""
+"""The caseload beside the sheet: a table model over the store's query, one page at a
+time, with the finder and the filters above it and the count below."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
+from desktop.domain import prison
 from desktop.domain.datasets import REVIEWED, Workflow, profile
+from desktop.domain.record import Context
 from desktop.domain.values import as_date
 from desktop.domain.workflow import cjit_flags, consent_given
+from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
-from desktop.ui.prison import caseload_flags as prison_flags
 
 PAGE = 200
 STATES = {
@@ -58,6 +77,46 @@ def _cjit_flags(row: CaseloadRow, consented: bool, today: date) -> str:
         today=today,
     )
     return "; ".join(f.text for f in found)
+
+
+_FLAGS: OrderedDict[tuple[str, str, object], str] = OrderedDict()
+FLAG_CACHE = 1000
+
+
+def prison_flags(store: Store, row: CaseloadRow, today: date | None = None) -> str:
+    """The prison flags of a caseload row (13-week review due, interventions open at
+    discharge, exit answers missing, consent, errors), from the stored episode."""
+    key = (str(store.path), row.episode_id, row.updated_at)
+    found = _FLAGS.get(key)
+    if found is not None:
+        _FLAGS.move_to_end(key)
+        return found
+    spec = store.refdata.datasets[row.dataset]
+    try:
+        stored = store.load_episode(row.episode_id)
+    except StoreError:
+        return ""
+    day = today or date.today()
+    record, findings = store.validator(row.dataset).check(stored.raw, Context(today=day))
+    flags = prison.prison_flags(
+        record,
+        spec,
+        store.refdata,
+        findings=findings,
+        consented=consent_given(store.refdata, spec, row.consent),
+        errors=row.errors,
+        today=day,
+    )
+    text = "; ".join(f.text for f in flags)
+    _FLAGS[key] = text
+    while len(_FLAGS) > FLAG_CACHE:
+        _FLAGS.popitem(last=False)
+    return text
+
+
+def forget_flags() -> None:
+    """At lock: nothing worked out from client records stays in memory."""
+    _FLAGS.clear()
 
 
 class CaseloadModel(QAbstractTableModel):
@@ -165,3 +224,106 @@ class CaseloadModel(QAbstractTableModel):
                 descending=order == Qt.SortOrder.DescendingOrder,
             )
         )
+
+
+class CaseloadPane(QWidget):
+    """The caseload list with its finder (client ref, initials or birth date), the filters
+    and the count of episodes.
+
+    ``chosen`` fires with the episode the worker picked (click or Enter); ``edited`` after
+    the worker changed the finder or a filter and the list was filtered again (a mode that
+    narrows the list further, such as prison mode's groups, applies itself then).
+    """
+
+    chosen = Signal(str)
+    edited = Signal()
+
+    def __init__(self, store: Store, dataset: str) -> None:
+        super().__init__()
+        self._store = store
+        self.model = CaseloadModel(store, CaseloadQuery(dataset=dataset))
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.setAccessibleName("Caseload")
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
+        self.table.activated.connect(self._choose)
+        self.table.clicked.connect(self._choose)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(
+            "Find: client ref, initials (e.g. JB) or birth date (YYYY-MM-DD)"
+        )
+        self.search.setAccessibleName("Find a client")
+        self.search.textChanged.connect(self._edited)
+        self.only_mine = QCheckBox("Mine")
+        self.only_open = QCheckBox("Open")
+        self.only_errors = QCheckBox("With errors")
+        self.closed_month = QCheckBox("Closed this month")
+        boxes = (self.only_mine, self.only_open, self.closed_month, self.only_errors)
+        for box in boxes:
+            box.toggled.connect(self._edited)
+        filters = QHBoxLayout()
+        for box in boxes:
+            filters.addWidget(box)
+        filters.addStretch(1)
+        self.count = QLabel()
+        self._layout = QVBoxLayout(self)
+        self._layout.addWidget(self.search)
+        self._layout.addLayout(filters)
+        self._layout.addWidget(self.table)
+        self._layout.addWidget(self.count)
+        self.show_count()
+
+    def add_choice(self, label: str, widget: QWidget) -> None:
+        """A further choice of what the list shows, on a row under the finder."""
+        row = QHBoxLayout()
+        row.addWidget(QLabel(label))
+        row.addWidget(widget, 1)
+        self._layout.insertLayout(1, row)
+
+    def _edited(self, *_args: object) -> None:
+        self.refilter()
+        self.edited.emit()
+
+    def refilter(self) -> None:
+        """Ask the store again with what the finder and the filters say now."""
+        month_start = date.today().replace(day=1)
+        query = replace(
+            self.model.query,
+            search=self.search.text().strip() or None,
+            owner_id=self._store.user.id if self.only_mine.isChecked() else None,
+            open_only=self.only_open.isChecked(),
+            with_errors=self.only_errors.isChecked(),
+            closed_from=month_start if self.closed_month.isChecked() else None,
+            closed_to=date.today() if self.closed_month.isChecked() else None,
+        )
+        self.model.set_query(query)
+        self.show_count()
+
+    def reload(self) -> None:
+        """The same query again (after a save), and its count."""
+        self.model.reload()
+        self.show_count()
+
+    def show_count(self) -> None:
+        total = self.model.total
+        self.count.setText(f"{total} episode{'s' if total != 1 else ''}")
+
+    def focus_finder(self) -> None:
+        """Put the cursor in the finder, its text selected."""
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def clear(self) -> None:
+        """At lock: no client shown and nothing worked out from client records kept."""
+        self.search.clear()
+        self.model.clear()
+        forget_flags()
+
+    def _choose(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        self.chosen.emit(str(self.model.data(index, Qt.ItemDataRole.UserRole)))

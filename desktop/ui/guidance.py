@@ -37,6 +37,7 @@ from desktop.domain.workflow import (
     dropped_out_since,
     transfer_destination,
 )
+from desktop.ui.editing import EditingSession
 from desktop.ui.sheet import LABEL_WIDTH, SEP, Sheet, SheetPart, code_combo, offer_codes
 
 NOTICE_STYLE = "background: #e8f0fe; color: #0b2e59; padding: 4px; border: 1px solid #0b2e59;"
@@ -345,3 +346,21 @@ class CjitGuidance:
             )
             forms["closure"].addRow(self.closure.suggestion)
         sheet.revalidate()
+
+    def follow(self, editing: EditingSession) -> None:
+        """Show the open client's consent beside the record, date the NDTMS consent the
+        record saves, and record the continuity-of-care sharing decisions on the client."""
+        consent = self.consent
+        editing.consent_on = consent.consent_date
+
+        def show() -> None:
+            view = editing.consent_view()
+            consent.show_history(list(view.lines), view.sharing, view.shared)
+
+        def sharing(value: str, agencies: str | None) -> None:
+            if editing.record_sharing(value, agencies, consent.consent_date()):
+                consent.agencies.clear()
+
+        editing.consentChanged.connect(show)
+        consent.share.connect(lambda agencies: sharing("given", agencies))
+        consent.withdraw.connect(lambda: sharing("withdrawn", None))

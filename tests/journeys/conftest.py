@@ -17,7 +17,6 @@ from desktop.app import paths
 from desktop.domain.spec import RefData
 from desktop.storage.store import Store
 from desktop.ui.main_window import MainWindow
-from desktop.ui.month_end import month_end_of
 
 PASSWORD = "journey password"
 
@@ -64,10 +63,8 @@ def open_window(qtbot: QtBot) -> Iterator[Callable[[Store], MainWindow]]:
 
     yield open_on
     for w in made:
-        me = month_end_of(w)
-        if me is not None:
-            me.stop_all()
-        w.autosave.stop()
+        w.jobs.stop_all()
+        w.editing.stop()
         w.idle.stop()
 
 

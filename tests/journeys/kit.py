@@ -97,7 +97,8 @@ def type_all(qtbot: QtBot, window: MainWindow, values: Mapping[str, str]) -> lis
 
 def saved_as_you_go(qtbot: QtBot, window: MainWindow) -> None:
     """Wait, as a worker pausing would, until the window has saved what was typed."""
-    qtbot.waitUntil(lambda: window.episode_id is not None and not window.dirty, timeout=5000)
+    editing = window.editing
+    qtbot.waitUntil(lambda: editing.episode_id is not None and not editing.dirty, timeout=5000)
 
 
 def click(qtbot: QtBot, button: QAbstractButton) -> None:
@@ -126,8 +127,8 @@ def errors_on_screen(window: MainWindow) -> list[str]:
 
 
 def settle(me: MonthEnd) -> None:
-    while me.running:
-        for job in me.jobs:
+    while me.jobs.running:
+        for job in me.jobs.active:
             job.wait()
         QApplication.processEvents()
 

@@ -27,7 +27,7 @@ def record_contact(
 ) -> dict[str, str]:
     """Ctrl+N, then every answer typed in the sheet's order (consent yes by default)."""
     kit.shortcut(qtbot, window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert window.episode_id is None and window.sheet.raw().get("FINITIAL") is None
+    assert window.editing.episode_id is None and window.sheet.raw().get("FINITIAL") is None
     values = {**kit.answers(refdata, "cjit-q", seed, DECIDED_LATER), "CONSENT": "Y", **changed}
     shut = kit.type_all(qtbot, window, values)
     assert not shut, f"fields the sheet kept shut: {shut}"
@@ -94,7 +94,7 @@ def test_a_returning_client_is_linked_and_the_first_episode_is_untouched(
     window = open_window(cjit_store)
     first = record_contact(qtbot, window, refdata, seed=41)
     take_on(qtbot, window)
-    first_id = window.episode_id
+    first_id = window.editing.episode_id
     assert first_id is not None
     before = kit.month_end_export(qtbot, window)
     assert before is not None
@@ -112,7 +112,7 @@ def test_a_returning_client_is_linked_and_the_first_episode_is_untouched(
     episode_level = {h: v for h, v in later.items() if spec.by_header[h].level.value == "episode"}
     kit.type_all(qtbot, window, {**episode_level, "CONSENT": "Y"})
     take_on(qtbot, window)
-    second_id = window.episode_id
+    second_id = window.editing.episode_id
     assert second_id not in (None, first_id)
 
     after = kit.month_end_export(qtbot, window)
@@ -144,7 +144,7 @@ def test_a_client_who_refuses_consent_is_counted_as_left_out_and_never_sent(
     take_on(qtbot, window)
     record_contact(qtbot, window, refdata, seed=44)  # no decision yet
     kit.saved_as_you_go(qtbot, window)
-    waiting = window.episode_id
+    waiting = window.editing.episode_id
 
     shown = kit.month_end_check(qtbot, window)
     result = shown.checked

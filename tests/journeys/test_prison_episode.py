@@ -68,7 +68,7 @@ def test_reception_to_release_left_without_ctrl_s_is_in_the_file(
         kit.type_into(qtbot, window, header, text)
     assert kit.errors_on_screen(window) == []
     kit.saved_as_you_go(qtbot, window)
-    episode = window.episode_id
+    episode = window.editing.episode_id
     window.close()
 
     manager = open_window(prison_store)

@@ -58,7 +58,7 @@ def test_an_idle_lock_mid_typing_keeps_the_value_and_cancel_asks_first(
     for header, text in (("FINITIAL", "k"), ("SINITIAL", "m"), ("DOB", "02/03/1991")):
         kit.type_into(qtbot, window, header, text)
     kit.saved_as_you_go(qtbot, window)
-    episode = window.episode_id
+    episode = window.editing.episode_id
     window.idle.setInterval(150)  # the worker is called away mid-word
     seen = kit.answer_dialogs(qtbot, kit.unlock_with(qtbot, PASSWORD))
     kit.type_into(qtbot, window, "CLIENT", "AB12")
@@ -66,9 +66,9 @@ def test_an_idle_lock_mid_typing_keeps_the_value_and_cancel_asks_first(
     assert seen == ["Pathway: unlock"]
     again = session.window
     assert again is not None and again.isVisible()
-    assert again.episode_id == episode
+    assert again.editing.episode_id == episode
     assert again.sheet.editors["CLIENT"].value() == "AB12"
-    assert not again.dirty
+    assert not again.editing.dirty
 
     # Ctrl+L, then Cancel at the unlock window: Pathway asks, and No keeps it open.
     asked = kit.answer_dialogs(
@@ -78,7 +78,7 @@ def test_an_idle_lock_mid_typing_keeps_the_value_and_cancel_asks_first(
     qtbot.waitUntil(lambda: session.window is not again, timeout=10_000)
     assert asked[0] == "Pathway: unlock" and asked[1].startswith("Quit Pathway?")
     last = session.window
-    assert last is not None and last.isVisible() and last.episode_id == episode
+    assert last is not None and last.isVisible() and last.editing.episode_id == episode
     stop(session)
 
 
@@ -112,7 +112,7 @@ def test_a_window_killed_while_typing_opens_where_it_was_with_what_was_saved(
     session = start(qtbot, path, refdata)
     window = session.window
     assert window is not None
-    assert window.episode_id == episode  # opened where the worker was
+    assert window.editing.episode_id == episode  # opened where the worker was
     assert (
         window.sheet.editors["FINITIAL"].value() + window.sheet.editors["SINITIAL"].value()
         == initials

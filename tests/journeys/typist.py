@@ -45,9 +45,10 @@ def main() -> int:
     kit.type_all(QTest, window, values)  # type: ignore[arg-type]
     assert window.guidance is not None
     QTest.mouseClick(window.guidance.decision.buttons[Decision.TAKEN_ON], Qt.MouseButton.LeftButton)
-    _until(app, lambda: window.episode_id is not None and not window.dirty)
+    _until(app, lambda: window.editing.episode_id is not None and not window.editing.dirty)
     initials = values["FINITIAL"].upper() + values["SINITIAL"].upper()
-    print("SAVED", window.episode_id, initials, flush=True)  # noqa: T201 - read by the test
+    saved = window.editing.episode_id
+    print("SAVED", saved, initials, flush=True)  # noqa: T201 - read by the test
     kit.type_into(QTest, window, "ALCUNITS", "1")  # type: ignore[arg-type]
     print("TYPING", flush=True)  # noqa: T201
     while True:

@@ -104,5 +104,5 @@ def test_managers_get_a_team_bundles_action_in_the_main_window(pair: Pair, qtbot
     dialog = window.findChild(BundlesDialog)
     assert dialog is not None and dialog.isVisible()
     dialog.close()
-    window.autosave.stop()
+    window.editing.stop()
     window.idle.stop()

@@ -48,7 +48,7 @@ def _window(store: Store, qtbot: QtBot) -> MainWindow:
     qtbot.addWidget(window)
     rec = fresh(1, seed=3)[0]
     saved = store.save_episode(rec)
-    window.open_episode(saved.episode_id)
+    window.editing.open(saved.episode_id)
     return window
 
 

@@ -38,7 +38,6 @@ from desktop.export.submission import ExportError, check, history
 from desktop.storage.errors import StoreError
 from desktop.storage.extract import reading
 from desktop.storage.store import Store
-from desktop.ui import month_end as module
 from desktop.ui.main_window import MainWindow
 from desktop.ui.month_end import (
     CheckWindow,
@@ -49,6 +48,8 @@ from desktop.ui.month_end import (
     months_up_to,
     remembered_folder,
 )
+from desktop.ui.month_end import check as check_part
+from desktop.ui.month_end import export as export_part
 from tests.export.conftest import PASSWORD, TODAY, cjit, make_store, reopen, secure
 from tests.report import kit
 from tests.report.pdftext import page_count
@@ -107,10 +108,8 @@ def window(store: Store, ids: dict[str, str], qtbot: QtBot) -> Iterator[MainWind
     w.resize(1366, 740)
     w.show()
     yield w
-    me = month_end_of(w)
-    if me is not None:
-        me.stop_all()
-    w.autosave.stop()
+    w.jobs.stop_all()
+    w.editing.stop()
     w.idle.stop()
 
 
@@ -134,8 +133,8 @@ def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def settle(me: MonthEnd) -> None:
     """Let every job end and deliver its result on the window's thread."""
-    while me.running:
-        for job in me.jobs:
+    while me.jobs.running:
+        for job in me.jobs.active:
             job.wait()
         QApplication.processEvents()
 
@@ -143,13 +142,13 @@ def settle(me: MonthEnd) -> None:
 def gate_export(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Hold the export at its start until the returned event is set."""
     gate = threading.Event()
-    real = module.export
+    real = export_part.export
 
     def gated(*args: Any, **kwargs: Any) -> object:
         gate.wait()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "export", gated)
+    monkeypatch.setattr(export_part, "export", gated)
     return gate
 
 
@@ -239,11 +238,11 @@ def test_check_window_shows_the_portals_counts_and_percentages(
     dq = rule_row(window, "required_dq")
     assert (dq.text(2), dq.text(3)) == ("3", "3")
     window.findings.expandItem(dq)
-    hits = {dq.child(i).data(0, module.ROLE_HIT)[:2] for i in range(dq.childCount())}
+    hits = {dq.child(i).data(0, check_part.ROLE_HIT)[:2] for i in range(dq.childCount())}
     assert hits == {(ids[n], "DAT") for n in ("bad_sex", "no_dat1", "no_dat2")}
     # Held back: the two records with errors.
     held = {
-        window.held.topLevelItem(i).data(0, module.ROLE_HIT)[0]  # type: ignore[union-attr]
+        window.held.topLevelItem(i).data(0, check_part.ROLE_HIT)[0]  # type: ignore[union-attr]
         for i in range(window.held.topLevelItemCount())
     }
     assert held == {ids["no_drug"], ids["bad_sex"]}
@@ -282,7 +281,7 @@ def test_double_clicking_a_finding_opens_the_episode_at_the_field(
     viewport = check_window.findings.viewport()
     qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=where)
     qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=where)
-    assert window.episode_id == ids["bad_sex"]
+    assert window.editing.episode_id == ids["bad_sex"]
     assert window.focusWidget() is window.sheet.editors["SEX"].input
 
 
@@ -298,11 +297,11 @@ def test_a_check_that_fails_says_why_in_plain_words(
     def broken(*_a: Any, **_k: Any) -> object:
         raise RuntimeError("no client data here")
 
-    monkeypatch.setattr(module, "check", refused)
+    monkeypatch.setattr(check_part, "check", refused)
     window = me.show_check()
     settle(me)
     assert window.status.text() == "The store refused; try again."
-    monkeypatch.setattr(module, "check", broken)
+    monkeypatch.setattr(check_part, "check", broken)
     window.run_check()
     settle(me)
     assert window.status.text().startswith(
@@ -334,7 +333,7 @@ def test_export_writes_the_file_into_the_chosen_folder(
     assert f"Rows: {dialog.written.rows} (5 episodes)" in text
     assert remembered_folder("export") == out
     assert [h.sha256 for h in history(store)] == [sha]
-    assert not me.busy
+    assert not me.jobs.busy
 
 
 def test_including_errors_asks_first_and_says_how_many(
@@ -386,19 +385,19 @@ def test_autosave_and_the_idle_lock_wait_for_the_export(
     lock still wins: it cancels the export (nothing written), then locks."""
     gate = gate_export(monkeypatch)
     busy: list[bool] = []
-    me.busy_changed.connect(busy.append)
+    me.jobs.busy_changed.connect(busy.append)
     saves: list[bool] = []
-    monkeypatch.setattr(window, "save", lambda: saves.append(True) or True)
+    monkeypatch.setattr(window.editing, "save", lambda: saves.append(True) or True)
     dialog = me.show_export(OCTOBER)
     try:
         dialog.export_button.click()
-        assert me.busy and busy == [True]
-        window.dirty = True
-        window.autosave.start(0)
+        assert me.jobs.busy and busy == [True]
+        window.editing.autosave_ms = 0
+        window.sheet.changed.emit()  # typing: a save due at once
         window.idle.start(0)
         qtbot.wait(30)
         assert saves == []  # held back
-        assert all(job.cancelled for job in me.jobs)
+        assert all(job.cancelled for job in me.jobs.active)
         assert store.is_open
     finally:
         gate.set()
@@ -414,20 +413,20 @@ def test_after_the_export_a_held_back_save_is_made(
 ) -> None:
     gate = gate_export(monkeypatch)
     saves: list[bool] = []
-    monkeypatch.setattr(window, "save", lambda: saves.append(True) or True)
+    monkeypatch.setattr(window.editing, "save", lambda: saves.append(True) or True)
     dialog = me.show_export(OCTOBER)
     try:
         dialog.export_button.click()
-        window.dirty = True
-        window.autosave.start(0)
+        window.editing.autosave_ms = 0
+        window.sheet.changed.emit()  # typing: a save due at once
         qtbot.wait(30)
         assert saves == []
-        window.autosave.setInterval(60_000)  # so that it is seen waiting, not yet fired
+        window.editing.autosave_ms = 60_000  # so that it is seen waiting, not yet fired
     finally:
         gate.set()
         settle(me)
     assert len(list(out.iterdir())) == 1
-    assert window.autosave.isActive()  # the save that waited is made now
+    assert window.editing.save_pending  # the save that waited is made now
 
 
 def test_a_prison_team_checks_and_exports_dataset_r(
@@ -447,8 +446,8 @@ def test_a_prison_team_checks_and_exports_dataset_r(
         dialog = export_now(me)
         assert dialog.written is not None, dialog.outcome.text()
         assert [p.name for p in out.iterdir()] == ["L0001-20261001-20261031-R.csv"]
-        me.stop_all()
-        window.autosave.stop()
+        me.jobs.stop_all()
+        window.editing.stop()
         window.idle.stop()
     finally:
         store.close(backup_reason=None)
@@ -476,7 +475,7 @@ def test_a_worker_cannot_export_and_sees_why(
         assert list(out.iterdir()) == []
         report = me.show_report()
         assert report.status.text().startswith("Only a manager can read the monthly report")
-        window.autosave.stop()
+        window.editing.stop()
         window.idle.stop()
     finally:
         worker.close(backup_reason=None)
@@ -542,8 +541,8 @@ def report_window_of(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[[], Any]
         return report
 
     yield make
-    me.stop_all()
-    window.autosave.stop()
+    me.jobs.stop_all()
+    window.editing.stop()
     window.idle.stop()
     store.close(backup_reason=None)
 
@@ -589,7 +588,7 @@ def test_printing_a_sheet_is_an_audit_event(
 ) -> None:  # fmt: skip
     """Issue 6 item 6: who printed which episode and when is in the audit trail, with no
     client data in the event."""
-    window.open_episode(ids["clean1"])
+    window.editing.open(ids["clean1"])
     target = tmp_path / "sheet.pdf"
     monkeypatch.setattr(
         QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "PDF"))
@@ -638,7 +637,7 @@ def test_a_sheet_whose_printing_cannot_be_recorded_is_not_kept(
     def refused(*_a: Any, **_k: Any) -> None:
         raise StoreError("The store could not record it.")
 
-    window.open_episode(ids["clean1"])
+    window.editing.open(ids["clean1"])
     target = tmp_path / "sheet.pdf"
     monkeypatch.setattr(
         QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "PDF"))
@@ -664,7 +663,7 @@ def test_locking_closes_the_month_end_windows(me: MonthEnd, window: MainWindow) 
     me.show_history()
     window.lock()
     assert me.check_window is None and me.history_window is None
-    assert not me.running
+    assert not me.jobs.running
 
 
 # ---------------------------------------------------------------------- screenshots

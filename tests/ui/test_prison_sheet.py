@@ -105,8 +105,8 @@ def rule_ids(window: MainWindow) -> set[tuple[str, str]]:
 
 def open_saved(window: MainWindow, store: Store, record: dict[str, object]) -> str:
     saved = store.save_episode(record, today=TODAY)
-    window.model.reload()
-    window.open_episode(saved.episode_id)
+    window.caseload.model.reload()
+    window.editing.open(saved.episode_id)
     return saved.episode_id
 
 
@@ -187,13 +187,13 @@ def test_reception_to_release_with_onward_referral(
     )
     assert progress.hint.text().startswith("✔ Fits appendix G scenario 1")
     assert not progress.new_episode.isVisibleTo(window)  # no client saved yet
-    assert window.save()
+    assert window.editing.save()
     assert progress.new_episode.isVisibleTo(window)
-    stored = store.load_episode(str(window.episode_id))
+    stored = store.load_episode(str(window.editing.episode_id))
     assert stored.state == "exited"
     assert [f for f in window.sheet.current_findings if f.severity.value == "error"] == []
-    row = window.model.row_at(0)
-    assert window.model.flags_of(row) == ""
+    row = window.caseload.model.row_at(0)
+    assert window.caseload.model.flags_of(row) == ""
 
 
 def test_end_several_selected_interventions_on_one_date(
@@ -278,7 +278,7 @@ def test_court_appearance_and_return_reopens_the_episode(
     dialog.returned.textEdited.emit("19/11/2026")
     assert dialog.ok.isEnabled(), dialog.verdict.text()
     dialog.ok.click()
-    assert window.episode_id == episode
+    assert window.editing.episode_id == episode
     assert window.sheet.editors["DISD"].value() == ""
     assert window.sheet.editors["EXITRSN"].value() == ""
     assert all(i.get("MODEND") for i in window.sheet.items.items())
@@ -286,7 +286,7 @@ def test_court_appearance_and_return_reopens_the_episode(
     assert "add the new interventions" in progress.reopened.text()
     add_interventions(qtbot, window, "19/11/2026", PSYCHOSOCIAL)
     assert not progress.reopened.isVisibleTo(window)
-    assert window.save()
+    assert window.editing.save()
     with store._read() as s:
         actions = s.execute(
             select(AuditEvent.action, AuditEvent.changes).where(AuditEvent.entity_id == episode)
@@ -300,7 +300,7 @@ def test_released_and_received_again_is_a_new_episode(
     """Appendix D: a client released to the community, even briefly, gets a new episode:
     re-opening is refused in plain words and a new episode is started for the same client."""
     episode = open_saved(window, store, released(discharged(in_treatment())))
-    old_client = window.client_id
+    old_client = window.editing.client_id
     progress = mode(window).progress
     progress.reopen.click()
     dialog = mode(window).dialog
@@ -312,13 +312,13 @@ def test_released_and_received_again_is_a_new_episode(
     dialog.reject()
     assert progress.new_episode.isVisibleTo(window)
     progress.new_episode.click()
-    assert window.episode_id is None and window.client_id == old_client
+    assert window.editing.episode_id is None and window.editing.client_id == old_client
     assert window.sheet.editors["CLIENT"].value() == "A1234BC"
     assert window.sheet.editors["INTRCPTD"].value() == ""
     fill(qtbot, window, {"INTRCPTD": "20/11/2026", "RECPDT": "20/11/2026"})
     fill(qtbot, window, {"TRIAGED": "21/11/2026", "DRUG1": "1101"})
-    assert window.save()
-    assert window.episode_id != episode and window.client_id == old_client
+    assert window.editing.save()
+    assert window.editing.episode_id != episode and window.editing.client_id == old_client
     assert store.count_caseload() == 2
 
 
@@ -371,8 +371,8 @@ def test_exit_waits_for_every_episode_of_the_stay(
     second = treated(triaged(received(), on="2026-11-10"), (PSYCHOSOCIAL, "2026-11-10"))
     second["CLIENTID"] = first.client_id
     store.save_episode(second, today=TODAY)
-    window.model.reload()
-    window.open_episode(first.episode_id)
+    window.caseload.model.reload()
+    window.editing.open(first.episode_id)
     editor = window.sheet.editors["EXITD"]
     assert not editor.input.isEnabled()
     assert "Another episode of this stay (triaged 10/11/2026)" in editor.input.toolTip()
@@ -394,9 +394,9 @@ def test_partial_test_dates_are_shown_as_typed(
     assert window.sheet.record.values["HIVTESTDT"] == date(2023, 1, 1)
     notes = {f.field for f in window.sheet.current_findings if f.rule_id == "partial_date_recorded"}
     assert notes == {"HEPCTSTD", "HIVTESTDT"}
-    assert window.save()
+    assert window.editing.save()
     window.new_episode()
-    window.open_episode(episode)
+    window.editing.open(episode)
     assert window.sheet.editors["HEPCTSTD"].value() == "05/2024"
     assert window.sheet.editors["HIVTESTDT"].value() == "2023"
 
@@ -436,23 +436,24 @@ def test_prison_caseload_groups_and_flags(window: MainWindow, store: Store) -> N
     for the 13-week review (CLINREV), interventions open at discharge (DISD) and exit
     answers missing (EXITD and the fields required at exit or release)."""
     caseload_store(store)
-    window.model.reload()
+    window.caseload.model.reload()
     part = mode(window)
     shown = {}
     for key in ("in_treatment", "discharged", "released", "all"):
         part.group.setCurrentIndex(part.group.findData(key))
-        shown[key] = window.model.rowCount()
-        assert window.count.text().startswith(str(window.model.total))
+        shown[key] = window.caseload.model.rowCount()
+        assert window.caseload.count.text().startswith(str(window.caseload.model.total))
     assert shown == {"all": 7, "in_treatment": 2, "discharged": 2, "released": 2}
     part.group.setCurrentIndex(part.group.findData("all"))
-    flags = [window.model.flags_of(window.model.row_at(i)) for i in range(window.model.rowCount())]
+    model = window.caseload.model
+    flags = [model.flags_of(model.row_at(i)) for i in range(model.rowCount())]
     assert sum("13-week review due (OST since 02/06/2026)" in f for f in flags) == 1
     assert sum("1 intervention open at discharge" in f for f in flags) == 1
     # the release answers, and the destination every appendix G release expects (seed 002)
     assert sum("5 exit answers missing" in f for f in flags) == 1
-    window.only_open.setChecked(True)  # the window's own filters keep the group
+    window.caseload.only_open.setChecked(True)  # the window's own filters keep the group
     part.group.setCurrentIndex(part.group.findData("discharged"))
-    assert window.model.rowCount() == 2
+    assert window.caseload.model.rowCount() == 2
 
 
 def test_screenshots_of_the_prison_sheet_and_caseload(
@@ -467,15 +468,14 @@ def test_screenshots_of_the_prison_sheet_and_caseload(
     episode = store.save_episode(
         discharged(shown, reason="71", end_interventions=False), today=TODAY
     )
-    window.model.reload()
-    window._update_count()
-    window.open_episode(episode.episode_id)
+    window.caseload.reload()
+    window.editing.open(episode.episode_id)
     put(qtbot, window, "HEPCTSTD", "05/2024")
-    window.autosave.stop()
+    window.editing.stop()
     qtbot.wait(50)
     assert window.grab().save(str(out / "prison-sheet.png"))
     window.splitter.setSizes([1000, 366])
-    window.table.resizeColumnsToContents()
+    window.caseload.table.resizeColumnsToContents()
     qtbot.wait(50)
-    assert window.left.grab().save(str(out / "prison-caseload.png"))
+    assert window.caseload.grab().save(str(out / "prison-caseload.png"))
     assert mode(window).interventions.offer_row.isVisibleTo(window)

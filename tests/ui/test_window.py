@@ -58,11 +58,11 @@ def test_caseload_pages_and_sorts_in_the_store(store: Store, refdata: RefData) -
 
 
 def test_search_filters_the_caseload(window: MainWindow, qtbot: QtBot) -> None:
-    ref = window.model.row_at(0).client_ref
+    ref = window.caseload.model.row_at(0).client_ref
     assert ref is not None
-    qtbot.keyClicks(window.search, ref)
-    assert window.model.rowCount() == 1
-    assert window.count.text() == "1 episode"
+    qtbot.keyClicks(window.caseload.search, ref)
+    assert window.caseload.model.rowCount() == 1
+    assert window.caseload.count.text() == "1 episode"
 
 
 def test_a_closure_reason_from_the_wrong_set_is_marked_at_once(
@@ -101,9 +101,10 @@ def test_typing_is_saved_as_you_go(window: MainWindow, qtbot: QtBot, store: Stor
     before = store.count_caseload()
     window.new_episode()
     qtbot.keyClicks(window.sheet.editors["FINITIAL"].input, "Q")
-    qtbot.waitUntil(lambda: window.episode_id is not None and not window.dirty, timeout=5000)
+    editing = window.editing
+    qtbot.waitUntil(lambda: editing.episode_id is not None and not editing.dirty, timeout=5000)
     assert store.count_caseload() == before + 1
-    saved = store.load_episode(str(window.episode_id))
+    saved = store.load_episode(str(window.editing.episode_id))
     assert saved.raw["FINITIAL"] == "Q"
 
 
@@ -112,22 +113,22 @@ def test_half_typed_date_survives_save_and_reopen(
 ) -> None:
     window.new_episode()
     qtbot.keyClicks(window.sheet.editors["DOB"].input, "31/02/19")
-    assert window.save()
-    episode = str(window.episode_id)
+    assert window.editing.save()
+    episode = str(window.editing.episode_id)
     window.new_episode()
-    window.open_episode(episode)
+    window.editing.open(episode)
     assert window.sheet.editors["DOB"].value() == "31/02/19"
 
 
 def test_lock_hides_every_client_detail_and_forgets_the_key(
     window: MainWindow, qtbot: QtBot, store: Store
 ) -> None:
-    window.open_episode(window.model.row_at(0).episode_id)
+    window.editing.open(window.caseload.model.row_at(0).episode_id)
     qtbot.keyClicks(window.sheet.editors["ALCUNITS"].input, "7")
     with qtbot.waitSignal(window.locked, timeout=10_000):
         window.lock()
     assert not store.is_open
-    assert window.model.rowCount() == 0
+    assert window.caseload.model.rowCount() == 0
     assert all(e.value() == "" for e in window.sheet.editors.values())
     assert window.sheet.items.items() == []
     assert not window.isVisible()
@@ -146,8 +147,8 @@ def test_lock_keeps_the_edit_and_returns_to_it(
     window: MainWindow, qtbot: QtBot, store: Store, refdata: RefData
 ) -> None:
     """The half-typed change is saved before locking; after unlock the same user gets it."""
-    episode = window.model.row_at(0).episode_id
-    window.open_episode(episode)
+    episode = window.caseload.model.row_at(0).episode_id
+    window.editing.open(episode)
     window.sheet.editors["ALCUNITS"].input.setText("")
     qtbot.keyClicks(window.sheet.editors["ALCUNITS"].input, "19")
     window.lock()
@@ -200,7 +201,7 @@ def test_screenshots_of_the_caseload_and_the_sheet(
     """Saved for people to look at (build/test-screenshots); synthetic clients only."""
     out = screenshots
     out.mkdir(parents=True, exist_ok=True)
-    window.open_episode(window.model.row_at(0).episode_id)
+    window.editing.open(window.caseload.model.row_at(0).episode_id)
     qtbot.wait(50)
     assert window.grab().save(str(out / "cjit-sheet.png"))
     window.new_episode()
@@ -222,12 +223,12 @@ def test_after_a_crash_the_window_reopens_on_the_record_being_edited(
 
     first = MainWindow(store)
     qtbot.addWidget(first)
-    episode = first.model.row_at(3).episode_id
-    first.open_episode(episode)
+    episode = first.caseload.model.row_at(3).episode_id
+    first.editing.open(episode)
     qtbot.keyClicks(first.sheet.editors["ALCUNITS"].input, "5")
-    assert first.save()
+    assert first.editing.save()
     # A crash: nothing closes cleanly; the operating system drops the lock and the key.
-    first.autosave.stop()
+    first.editing.stop()
     first.idle.stop()
     store.close(backup_reason=None)
     app = QApplication.instance()
@@ -238,7 +239,7 @@ def test_after_a_crash_the_window_reopens_on_the_record_being_edited(
     assert session.window is not None
     qtbot.addWidget(session.window)
     try:
-        assert session.window.episode_id == episode
+        assert session.window.editing.episode_id == episode
         assert session.window.sheet.editors["ALCUNITS"].value().endswith("5")
     finally:
         session.window.idle.stop()
@@ -250,26 +251,26 @@ def test_a_returning_client_is_offered_before_a_new_one_is_made(
 ) -> None:
     """NDTMS links episodes on initials, date of birth and sex: offer the existing client,
     and a returning client gets a new episode, never a re-opened one (CJIT FAQ)."""
-    known = store.load_episode(window.model.row_at(0).episode_id)
+    known = store.load_episode(window.caseload.model.row_at(0).episode_id)
     window.new_episode()
     sheet = window.sheet
     sheet.apply({h: known.raw[h] for h in ("FINITIAL", "SINITIAL", "DOB", "SEX")})
     assert window.use_match.isVisibleTo(window)
     assert "already recorded" in window.match.text()
     before = store.count_caseload()
-    window._use_match()
-    assert window.client_id == known.client_id
-    assert window.episode_id is not None
-    assert window.episode_id != known.episode_id
+    window.use_match.click()
+    assert window.editing.client_id == known.client_id
+    assert window.editing.episode_id is not None
+    assert window.editing.episode_id != known.episode_id
     assert store.count_caseload() == before + 1
-    assert store.load_episode(window.episode_id).client_id == known.client_id
+    assert store.load_episode(window.editing.episode_id).client_id == known.client_id
 
 
 def test_the_returning_client_offer_asks_the_store_only_when_the_attributors_change(
     window: MainWindow, qtbot: QtBot, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Typing elsewhere on a new contact does not search the clients on every keystroke."""
-    known = store.load_episode(window.model.row_at(0).episode_id)
+    known = store.load_episode(window.caseload.model.row_at(0).episode_id)
     asked: list[object] = []
     real = store.find_clients
     monkeypatch.setattr(store, "find_clients", lambda *a: asked.append(a) or real(*a))
