@@ -95,11 +95,6 @@ def test_pathway_data_dir_keeps_everything_in_one_folder(tmp_path: Path) -> None
 # ---------------------------------------------------------------------- the window
 
 
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
-
-
 @pytest.fixture
 def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
     s = Store.create(

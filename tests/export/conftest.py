@@ -13,7 +13,7 @@ import pytest
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.storage.store import Store
-from tests.storage.storekit import refdata as shipped
+from tests.fixtures import shipped
 
 PASSWORD = "Correct-horse-battery-7"
 TODAY = date(2026, 11, 24)
@@ -27,11 +27,6 @@ EXIT_FIELDS = (
 
 def clock() -> datetime:
     return NOW
-
-
-@pytest.fixture
-def refdata() -> RefData:
-    return shipped()
 
 
 def make_store(path: Path, *, kind: str = "cjit", refdata: RefData | None = None) -> Store:

@@ -21,8 +21,8 @@ from desktop.domain.synthetic import records
 from desktop.export.submission import IdenticalFile, export, history
 from tests.conftest import REPO
 from tests.export.conftest import make_store, reopen
+from tests.fixtures import shipped
 from tests.storage.storekit import copy_store
-from tests.storage.storekit import refdata as shipped
 
 pytestmark = pytest.mark.slow
 

@@ -41,7 +41,7 @@ from tests.export.conftest import (
     reopen,
     secure,
 )
-from tests.storage.storekit import refdata as shipped
+from tests.fixtures import shipped
 
 OCTOBER = "2026-10"
 IN_OCTOBER = date(2026, 3, 1)  # triaged then, still open: open during October 2026

@@ -13,18 +13,12 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
-from desktop.app import paths
 from desktop.domain.spec import RefData
 from desktop.storage.store import Store
 from desktop.ui.main_window import MainWindow
 from desktop.ui.month_end import month_end_of
 
 PASSWORD = "journey password"
-
-
-@pytest.fixture(scope="session")
-def refdata() -> RefData:
-    return paths.load()
 
 
 def _store(tmp_path: Path, refdata: RefData, kind: str) -> Iterator[Store]:

@@ -12,7 +12,6 @@ tests that mutate the IV or HMAC area check first that those areas are where the
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import hmac
 import json
@@ -25,11 +24,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from desktop.domain.refdata import load_refdata
-from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.storage.store import Store, keys_path
-from tests.conftest import REFDATA
+from tests.fixtures import shipped
 
 PAGE = 4096
 RESERVE = 80
@@ -41,17 +38,11 @@ SQLITE_HEADER = b"SQLite format 3\0"
 PASSWORD = "Correct-horse-battery-7"
 
 
-@functools.cache
-def refdata() -> RefData:
-    """The shipped reference data (no agency overrides), loaded once per process."""
-    return load_refdata(REFDATA)
-
-
 def fresh(n: int, *, seed: int = 1, dataset: str = "cjit-q") -> list[dict[str, Any]]:
     """``n`` valid synthetic records without technical ids (the store makes random ones:
     synthetic ids repeat from one seed to the next)."""
     out = []
-    for rec in records(refdata(), dataset, n, seed=seed):
+    for rec in records(shipped(), dataset, n, seed=seed):
         rec.pop("CLIENTID")
         rec.pop("EPISODID")
         for item in rec.get("referrals", rec.get("interventions", [])):
@@ -68,13 +59,13 @@ def create(path: Path, *, user: str = "amy", password: str = PASSWORD) -> Store:
         kind="cjit",
         user=user,
         password=password,
-        refdata=refdata(),
+        refdata=shipped(),
         dat="A12B",
     )
 
 
 def open_store(path: Path, user: str | None = "amy", password: str = PASSWORD, **kw: Any) -> Store:
-    return Store.open(path, user, password, refdata=refdata(), **kw)
+    return Store.open(path, user, password, refdata=shipped(), **kw)
 
 
 @contextlib.contextmanager

@@ -23,11 +23,6 @@ from desktop.storage.store import Store, backups_folder, head_revision, keys_pat
 PASSWORD = "a long shared secret"
 
 
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = datetime(2026, 11, 24, 8, 0)

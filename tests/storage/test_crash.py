@@ -25,14 +25,12 @@ from typing import Any
 
 import pytest
 
-from desktop.domain.refdata import load_refdata
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.storage import keys
 from desktop.storage.backup import BackupFailed, check_copy
 from desktop.storage.engine import raw_connect
 from desktop.storage.store import Store, backups_folder, head_revision, keys_path
-from tests.conftest import REFDATA
 from tests.storage.crashkit import (
     PASSWORDS,
     USER,
@@ -70,11 +68,6 @@ INVARIANTS = {
     ),
     "foreign key violations": "SELECT count(*) FROM pragma_foreign_key_check",
 }
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return load_refdata(REFDATA)
 
 
 # ---------------------------------------------------------------------- helpers

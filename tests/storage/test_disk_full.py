@@ -36,13 +36,12 @@ from typing import Any, Protocol
 
 import pytest
 
-from desktop.domain.refdata import load_refdata
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.storage import backup as backup_files
 from desktop.storage.errors import DiskFull
 from desktop.storage.store import Store, backups_folder
-from tests.conftest import REFDATA, REPO
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -51,11 +50,6 @@ PASSWORD = "granite meadow 58 beacon"
 TMPFS_SIZE = "3m"
 BIG_NOTES = "Seen at the custody suite; agreed to a follow-up at the hub. " * 2000  # 120 KB
 UNCAPPED = 2_147_483_646
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return load_refdata(REFDATA)
 
 
 def _report(test: str, figures: dict[str, Any]) -> None:

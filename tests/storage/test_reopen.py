@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from desktop.domain.spec import RefData
 from desktop.storage.errors import RecordNotFound, StoreError
 from desktop.storage.models import AuditEvent
 from desktop.storage.store import CaseloadQuery, Store
@@ -22,18 +23,18 @@ from tests.domain.prisonkit import (
     in_treatment,
     released,
 )
-from tests.storage.storekit import PASSWORD, refdata
+from tests.storage.storekit import PASSWORD
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
     s = Store.create(
         tmp_path / "prison.store",
         agency="Z1234",
         kind="secure",
         user="amy",
         password=PASSWORD,
-        refdata=refdata(),
+        refdata=refdata,
     )
     yield s
     s.close(backup_reason=None)
@@ -124,7 +125,7 @@ def test_reopen_of_an_unknown_episode(store: Store) -> None:
         store.reopen_episode("nope", "court", date(2026, 11, 5))
 
 
-def test_caseload_groups_filter_in_the_store(store: Store) -> None:
+def test_caseload_groups_filter_in_the_store(store: Store, refdata: RefData) -> None:
     """The prison caseload groups (in treatment now, discharged not exited, released this
     month) are filters the store applies, so paging and counts stay in SQL."""
     from desktop.domain.prison import caseload_groups
@@ -138,7 +139,7 @@ def test_caseload_groups_filter_in_the_store(store: Store) -> None:
         exited(discharged(in_treatment(), reason="84"), reason="T", EXITDEST=PRISON),
         today=date(2026, 11, 24),
     )
-    shipped = refdata()
+    shipped = refdata
     spec = shipped.datasets["secure-r"]
     expected = {
         "all": {treating, waiting, out, moved},

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from desktop.app import paths
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.storage import keys
@@ -25,11 +24,6 @@ from desktop.storage.errors import (
 from desktop.storage.store import CaseloadQuery, Store, keys_path
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from typing import Any
 from desktop.export import bundle
 from desktop.storage.backup import user_tables
 from desktop.storage.store import CaseloadQuery, Store, _raw
-from tests.storage.storekit import fresh, refdata
+from tests.fixtures import shipped
+from tests.storage.storekit import fresh
 
 PASSWORD = "Correct-horse-battery-7"
 CONTENT_TABLES = (
@@ -42,7 +43,7 @@ def make(
         kind=kind,
         user=user,
         password=PASSWORD,
-        refdata=refdata(),
+        refdata=shipped(),
         dat=dat,
     )
 
@@ -79,4 +80,4 @@ def edit(store: Store, episode_id: str, **fields: Any) -> None:
     store.save_episode(raw)
 
 
-__all__ = ["PASSWORD", "digest", "edit", "episodes_by_ref", "fresh", "key_of", "make", "refdata"]
+__all__ = ["PASSWORD", "digest", "edit", "episodes_by_ref", "fresh", "key_of", "make"]

@@ -11,7 +11,8 @@ import pytest
 
 from desktop.cli import main
 from desktop.storage.store import Store
-from tests.transfer.conftest import PASSWORD, edit, episodes_by_ref, fresh, make, refdata
+from tests.fixtures import shipped
+from tests.transfer.conftest import PASSWORD, edit, episodes_by_ref, fresh, make
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -108,4 +109,4 @@ def test_a_team_round_trip_on_the_command_line(
 
 
 def make_open(path: Path, user: str) -> Store:
-    return Store.open(path, user, PASSWORD, refdata=refdata())
+    return Store.open(path, user, PASSWORD, refdata=shipped())

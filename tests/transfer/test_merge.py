@@ -27,7 +27,8 @@ from desktop.export.bundle import ExportedBundle
 from desktop.storage import transfer
 from desktop.storage.store import CaseloadQuery, Store
 from desktop.storage.transfer import MergeResult, TransferError
-from tests.transfer.conftest import digest, edit, episodes_by_ref, fresh, key_of, make, refdata
+from tests.fixtures import shipped
+from tests.transfer.conftest import digest, edit, episodes_by_ref, fresh, key_of, make
 
 N = 200
 ALC = "ALCUNITS"
@@ -63,7 +64,7 @@ class Team:
 
 
 def _other_code(listname: str, current: object) -> str:
-    codes = sorted(refdata().lists[listname].codes)
+    codes = sorted(shipped().lists[listname].codes)
     return next(c for c in codes if c != current)
 
 

@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from desktop.app import paths
 from desktop.domain.spec import RefData
 from desktop.storage.store import Store
 from desktop.ui.main_window import MainWindow
 
 PASSWORD = "worker password"
-
-
-@pytest.fixture(scope="session")
-def refdata() -> RefData:
-    return paths.load()
 
 
 @pytest.fixture
