@@ -20,8 +20,8 @@ import pytest
 from desktop.domain.synthetic import records
 from desktop.export.submission import IdenticalFile, export, history
 from tests.conftest import REPO
-from tests.export.conftest import make_store, reopen
-from tests.fixtures import shipped
+from tests.export.conftest import clock, reopen
+from tests.fixtures import new_store, shipped
 from tests.storage.storekit import copy_store
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ MONTHS = [f"2026-{m:02d}" for m in range(1, 11)]
 
 
 def _store(path: Path) -> None:
-    store = make_store(path)
+    store = new_store(path, clock=clock)
     try:
         batch = list(records(shipped(), "cjit-q", EPISODES, seed=401))
         for rec in batch:  # random technical ids, as the window gives them

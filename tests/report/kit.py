@@ -7,14 +7,13 @@ The period is March 2025: financial year 2024-25, quarter 4 (January to March).
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.storage.store import SavedEpisode, Store
+from tests.fixtures import PASSWORD as PASSWORD  # the stores' password, kit.PASSWORD
 
-PASSWORD = "report tests password"
 GENERATED = datetime(2025, 4, 3, 9, 30)
 
 # Marker strings seeded into everything that identifies a person, to look for in outputs.
@@ -29,18 +28,6 @@ CJIT_REPORT_FIELDS = (
 SECURE_REPORT_FIELDS = (
     "TRIAGED", "DISD", "DISRSN", "EXITD", "EXITRSN", "THNALOX", "RECONNECT", "RTOAGNCY",
 )  # fmt: skip
-
-
-def create(path: Path, refdata: RefData, kind: str = "cjit") -> Store:
-    return Store.create(
-        path,
-        agency="CJ123" if kind == "cjit" else "L0001",
-        kind=kind,
-        user="amy",
-        password=PASSWORD,
-        refdata=refdata,
-        dat="A12B",
-    )
 
 
 def _bases(refdata: RefData, dataset: str, n: int, seed: int) -> list[dict[str, Any]]:

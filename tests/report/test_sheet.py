@@ -4,7 +4,6 @@ confidential, for the paper file or a continuity-of-care handover"."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
 from desktop.export import pdf
 from desktop.storage.store import Store, StoredEpisode
+from tests.fixtures import MakeStore
 from tests.report import kit
 from tests.report.pdftext import page_count, page_texts
 
@@ -23,24 +23,20 @@ PRINTED = datetime(2025, 4, 3, 9, 30)
 class Stores:
     """One store per team type, made when first needed (a store keeps one dataset)."""
 
-    def __init__(self, folder: Path, refdata: RefData) -> None:
-        self.folder = folder
-        self.refdata = refdata
+    def __init__(self, make_store: MakeStore) -> None:
+        self.make_store = make_store
         self.open: dict[str, Store] = {}
 
     def __getitem__(self, dataset: str) -> Store:
         kind = "cjit" if dataset == "cjit-q" else "secure"
         if kind not in self.open:
-            self.open[kind] = kit.create(self.folder / f"{kind}.store", self.refdata, kind)
+            self.open[kind] = self.make_store(kind, name=f"{kind}.store")
         return self.open[kind]
 
 
 @pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Stores]:
-    stores = Stores(tmp_path, refdata)
-    yield stores
-    for s in stores.open.values():
-        s.close(backup_reason=None)
+def store(make_store: MakeStore) -> Stores:
+    return Stores(make_store)
 
 
 def saved(

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from desktop.domain.synthetic import records
 from desktop.storage.store import Store, keys_path
-from tests.fixtures import shipped
+from tests.fixtures import PASSWORD, shipped
 
 PAGE = 4096
 RESERVE = 80
@@ -34,8 +34,6 @@ IV_AT = PAGE - RESERVE  # 4016
 HMAC_AT = IV_AT + 16  # 4032
 SALT = 16
 SQLITE_HEADER = b"SQLite format 3\0"
-
-PASSWORD = "Correct-horse-battery-7"
 
 
 def fresh(n: int, *, seed: int = 1, dataset: str = "cjit-q") -> list[dict[str, Any]]:
@@ -50,18 +48,6 @@ def fresh(n: int, *, seed: int = 1, dataset: str = "cjit-q") -> list[dict[str, A
             item.pop("MODID", None)
         out.append(rec)
     return out
-
-
-def create(path: Path, *, user: str = "amy", password: str = PASSWORD) -> Store:
-    return Store.create(
-        path,
-        agency="CJ123",
-        kind="cjit",
-        user=user,
-        password=password,
-        refdata=shipped(),
-        dat="A12B",
-    )
 
 
 def open_store(path: Path, user: str | None = "amy", password: str = PASSWORD, **kw: Any) -> Store:

@@ -31,6 +31,7 @@ from desktop.storage import keys
 from desktop.storage.backup import BackupFailed, check_copy
 from desktop.storage.engine import raw_connect
 from desktop.storage.store import Store, backups_folder, head_revision, keys_path
+from tests.fixtures import new_store
 from tests.storage.crashkit import (
     PASSWORDS,
     USER,
@@ -84,15 +85,7 @@ class Lane:
 
 
 def _new_lane(path: Path, refdata: RefData, episodes: int) -> Lane:
-    store = Store.create(
-        path,
-        agency="CJ123",
-        kind="cjit",
-        user=USER,
-        password=PASSWORDS[0],
-        refdata=refdata,
-        dat="A12B",
-    )
+    store = new_store(path, user=USER, password=PASSWORDS[0], refdata=refdata)
     try:
         if episodes:
             batch = []

@@ -42,11 +42,11 @@ from desktop.storage import backup as backup_files
 from desktop.storage.errors import DiskFull
 from desktop.storage.store import Store, backups_folder
 from tests.conftest import REPO
+from tests.fixtures import PASSWORD, new_store
 
 pytestmark = pytest.mark.slow
 
 USER = "amy"
-PASSWORD = "granite meadow 58 beacon"
 TMPFS_SIZE = "3m"
 BIG_NOTES = "Seen at the custody suite; agreed to a follow-up at the hub. " * 2000  # 120 KB
 UNCAPPED = 2_147_483_646
@@ -211,9 +211,7 @@ def _assert_disk_full(exc: BaseException) -> None:
 def _scenario(path: Path, refdata: RefData, full: Full) -> dict[str, Any]:
     """Save, fill, fail, check, free, retry; then the same for a backup."""
     figures: dict[str, Any] = {"path": full.name}
-    store = Store.create(
-        path, agency="CJ123", kind="cjit", user=USER, password=PASSWORD, refdata=refdata
-    )
+    store = new_store(path, user=USER, password=PASSWORD, dat=None, refdata=refdata)
     try:
         saved = [store.save_episode(raw) for raw in _records(refdata, 5, seed=6)]
         before = {s.episode_id: store.load_episode(s.episode_id).raw for s in saved}

@@ -32,7 +32,7 @@ from desktop.storage import keys
 from desktop.storage.errors import WrongPassword
 from desktop.storage.store import CaseloadQuery, Store, default_store, keys_path
 from tests.conftest import REFDATA, REPO
-from tests.fixtures import shipped
+from tests.fixtures import new_store
 from tests.storage.storekit import files_under, fresh, raw, sidecar, write_figures
 
 PREFIX = "ZQXMARK-"
@@ -167,10 +167,7 @@ def _temp_store_settings(store: Store) -> list[str]:
 
 def _session(box: Sandbox, path: Path, password: str) -> dict[str, int]:
     """Everything a worker does in a day, with a marker in every text value."""
-    store = Store.create(
-        path, agency="CJ123", kind="cjit", user="amy", password=password, refdata=shipped(),
-        dat="A12B",
-    )  # fmt: skip
+    store = new_store(path, password=password)
     saved = []
     for rec in fresh(SAVES, seed=31):
         rec["CLIENT"] = box.mark(client=True)

@@ -4,9 +4,7 @@ the reason, and a plain refusal when seed 002 does not allow it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -23,21 +21,12 @@ from tests.domain.prisonkit import (
     in_treatment,
     released,
 )
-from tests.storage.storekit import PASSWORD
+from tests.fixtures import MakeStore
 
 
 @pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
-    s = Store.create(
-        tmp_path / "prison.store",
-        agency="Z1234",
-        kind="secure",
-        user="amy",
-        password=PASSWORD,
-        refdata=refdata,
-    )
-    yield s
-    s.close(backup_reason=None)
+def store(make_store: MakeStore) -> Store:
+    return make_store("secure", name="prison.store", agency="Z1234", dat=None)
 
 
 def audit_of(store: Store, episode_id: str) -> list[tuple[str, str]]:

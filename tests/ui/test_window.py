@@ -15,7 +15,7 @@ from desktop.storage.store import CaseloadQuery, Store
 from desktop.ui.caseload import CaseloadModel
 from desktop.ui.dialogs import SetupDialog, UnlockDialog
 from desktop.ui.main_window import MainWindow
-from tests.ui.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
 
