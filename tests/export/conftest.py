@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.domain.synthetic import records
 from desktop.storage.store import Store
-from tests.fixtures import PASSWORD, MakeStore, shipped
+from tests.fixtures import PASSWORD, MakeStore, shipped, synthetic_records
 
 TODAY = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 12, 0)
@@ -54,9 +53,7 @@ def cjit(
 ) -> dict[str, object]:
     """A valid CJIT (dataset Q) episode: on the caseload from the day after ``triaged``,
     with ``referrals`` referrals, closed on ``closed`` if given; ids left to the store."""
-    rec = next(records(shipped(), "cjit-q", 1, seed=seed))
-    rec.pop("CLIENTID")
-    rec.pop("EPISODID")
+    (rec,) = synthetic_records(1, "cjit-q", seed=seed)
     rec.pop("DISD", None)
     rec.pop("CJDISRSN", None)
     rec.update(
@@ -81,13 +78,9 @@ def cjit(
 
 def secure(seed: int, **fields: object) -> dict[str, object]:
     """A secure-setting (dataset R) episode still open (no exit); ids left to the store."""
-    rec = next(records(shipped(), "secure-r", 1, seed=seed))
-    rec.pop("CLIENTID")
-    rec.pop("EPISODID")
+    (rec,) = synthetic_records(1, "secure-r", seed=seed)
     for header in EXIT_FIELDS:
         rec.pop(header, None)
-    for item in rec["interventions"]:  # type: ignore[union-attr]
-        item.pop("MODID")
     rec.update(fields)
     return rec
 

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage.store import SavedEpisode, Store
 from tests.fixtures import PASSWORD as PASSWORD  # the stores' password, kit.PASSWORD
+from tests.fixtures import synthetic_records
 
 GENERATED = datetime(2025, 4, 3, 9, 30)
 
@@ -28,15 +28,6 @@ CJIT_REPORT_FIELDS = (
 SECURE_REPORT_FIELDS = (
     "TRIAGED", "DISD", "DISRSN", "EXITD", "EXITRSN", "THNALOX", "RECONNECT", "RTOAGNCY",
 )  # fmt: skip
-
-
-def _bases(refdata: RefData, dataset: str, n: int, seed: int) -> list[dict[str, Any]]:
-    out = []
-    for rec in records(refdata, dataset, n, seed=seed):
-        rec.pop("CLIENTID")
-        rec.pop("EPISODID")
-        out.append(rec)
-    return out
 
 
 def _episode(base: dict[str, Any], clear: tuple[str, ...], values: dict[str, Any]) -> dict:
@@ -124,7 +115,7 @@ def fill_cjit(store: Store, refdata: RefData, *, markers: bool = False) -> list[
     """Save the CJIT fixture."""
     clear = (*CJIT_REPORT_FIELDS, "referrals")
     saved = []
-    bases = _bases(refdata, "cjit-q", len(CJIT_EPISODES), seed=11)
+    bases = synthetic_records(len(CJIT_EPISODES), "cjit-q", seed=11, refdata=refdata)
     for base, (values, referrals, _saved_as_you_go) in zip(bases, CJIT_EPISODES, strict=True):
         rec = _episode(base, clear, values)
         rec["referrals"] = [{"REFDATE": day} for day in referrals]
@@ -182,7 +173,7 @@ def fill_secure(store: Store, refdata: RefData) -> list[SavedEpisode]:
     """Save the prisons fixture."""
     clear = (*SECURE_REPORT_FIELDS, "interventions")
     saved = []
-    bases = _bases(refdata, "secure-r", len(SECURE_EPISODES), seed=13)
+    bases = synthetic_records(len(SECURE_EPISODES), "secure-r", seed=13, refdata=refdata)
     for base, (values, interventions) in zip(bases, SECURE_EPISODES, strict=True):
         rec = _episode(base, clear, values)
         rec["interventions"] = interventions

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.export import pdf
 from desktop.storage.store import Store, StoredEpisode
-from tests.fixtures import MakeStore
+from tests.fixtures import MakeStore, synthetic_records
 from tests.report import kit
 from tests.report.pdftext import page_count, page_texts
 
@@ -45,9 +44,7 @@ def saved(
     """A synthetic episode with ``items`` referrals (Q) or interventions (R), saved and
     read back as the sheet command reads it."""
     store = stores[dataset]
-    rec = next(records(refdata, dataset, 1, seed=seed))
-    rec.pop("CLIENTID")
-    rec.pop("EPISODID")
+    (rec,) = synthetic_records(1, dataset, seed=seed, refdata=refdata)
     key = refdata.datasets[dataset].items_key
     if dataset == "cjit-q":
         rec[key] = [{"REFDATE": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}"} for i in range(items)]

@@ -24,9 +24,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from desktop.domain.synthetic import records
 from desktop.storage.store import Store, keys_path
-from tests.fixtures import PASSWORD, shipped
+from tests.fixtures import PASSWORD, shipped, synthetic_records
 
 PAGE = 4096
 RESERVE = 80
@@ -37,17 +36,9 @@ SQLITE_HEADER = b"SQLite format 3\0"
 
 
 def fresh(n: int, *, seed: int = 1, dataset: str = "cjit-q") -> list[dict[str, Any]]:
-    """``n`` valid synthetic records without technical ids (the store makes random ones:
-    synthetic ids repeat from one seed to the next)."""
-    out = []
-    for rec in records(shipped(), dataset, n, seed=seed):
-        rec.pop("CLIENTID")
-        rec.pop("EPISODID")
-        for item in rec.get("referrals", rec.get("interventions", [])):
-            item.pop("REFERID", None)
-            item.pop("MODID", None)
-        out.append(rec)
-    return out
+    """``n`` valid synthetic records without technical ids (the ``records`` fixture, for
+    the storage and transfer helpers and module-scoped fixtures that cannot ask for it)."""
+    return synthetic_records(n, dataset, seed=seed)
 
 
 def open_store(path: Path, user: str | None = "amy", password: str = PASSWORD, **kw: Any) -> Store:

@@ -26,12 +26,11 @@ from typing import Any
 import pytest
 
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage import keys
 from desktop.storage.backup import BackupFailed, check_copy
 from desktop.storage.engine import raw_connect
 from desktop.storage.store import Store, backups_folder, head_revision, keys_path
-from tests.fixtures import new_store
+from tests.fixtures import new_store, synthetic_records
 from tests.storage.crashkit import (
     PASSWORDS,
     USER,
@@ -88,14 +87,7 @@ def _new_lane(path: Path, refdata: RefData, episodes: int) -> Lane:
     store = new_store(path, user=USER, password=PASSWORDS[0], refdata=refdata)
     try:
         if episodes:
-            batch = []
-            for raw in records(refdata, "cjit-q", episodes, seed=SEED):
-                raw.pop("CLIENTID")
-                raw.pop("EPISODID")
-                for item in raw.get("referrals") or []:
-                    assert isinstance(item, dict)
-                    item.pop("REFERID", None)
-                batch.append(raw)
+            batch = synthetic_records(episodes, seed=SEED, refdata=refdata)
             store.load_synthetic(batch, "cjit-q")
         counts = store.counts()
     finally:

@@ -37,12 +37,11 @@ from typing import Any, Protocol
 import pytest
 
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage import backup as backup_files
 from desktop.storage.errors import DiskFull
 from desktop.storage.store import Store, backups_folder
 from tests.conftest import REPO
-from tests.fixtures import PASSWORD, new_store
+from tests.fixtures import PASSWORD, new_store, synthetic_records
 
 pytestmark = pytest.mark.slow
 
@@ -61,15 +60,7 @@ def _report(test: str, figures: dict[str, Any]) -> None:
 
 
 def _records(refdata: RefData, count: int, seed: int) -> list[dict[str, object]]:
-    out = []
-    for raw in records(refdata, "cjit-q", count, seed=seed):
-        raw.pop("CLIENTID")
-        raw.pop("EPISODID")
-        for item in raw.get("referrals") or []:
-            assert isinstance(item, dict)
-            item.pop("REFERID", None)
-        out.append(raw)
-    return out
+    return synthetic_records(count, seed=seed, refdata=refdata)
 
 
 # ---------------------------------------------------------------------- ways to fill a disk

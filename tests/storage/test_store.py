@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage import keys
 from desktop.storage.engine import raw_connect
 from desktop.storage.errors import (
@@ -21,7 +20,7 @@ from desktop.storage.errors import (
     StoreExists,
 )
 from desktop.storage.store import CaseloadQuery, Store, keys_path
-from tests.fixtures import PASSWORD, MakeStore
+from tests.fixtures import PASSWORD, MakeStore, synthetic_records
 
 
 @pytest.fixture
@@ -30,16 +29,8 @@ def store(make_store: MakeStore) -> Store:
 
 
 def fresh(refdata: RefData, n: int = 1, dataset: str = "cjit-q", seed: int = 3) -> list[dict]:
-    out = []
-    for rec in records(refdata, dataset, n, seed=seed):
-        rec.pop("CLIENTID")
-        rec.pop("EPISODID")
-        items = rec.get("referrals") or rec.get("interventions") or []
-        for item in items:
-            item.pop("REFERID", None)
-            item.pop("MODID", None)
-        out.append(rec)
-    return out
+    """The ``records`` factory as this module's tests call it (seed 3 unless told)."""
+    return synthetic_records(n, dataset, seed=seed, refdata=refdata)
 
 
 def test_saved_episode_comes_back_as_entered(store: Store, refdata: RefData) -> None:
