@@ -4,7 +4,6 @@ per store."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -18,8 +17,7 @@ from desktop.app.settings import Settings
 from desktop.domain.spec import RefData
 from desktop.storage.errors import StoreInUse
 from desktop.storage.store import Store
-
-PASSWORD = "worker password"
+from tests.fixtures import PASSWORD, MakeStore
 
 
 def test_defaults_when_nothing_was_saved() -> None:
@@ -95,20 +93,9 @@ def test_pathway_data_dir_keeps_everything_in_one_folder(tmp_path: Path) -> None
 # ---------------------------------------------------------------------- the window
 
 
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
-
-
 @pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
-    s = Store.create(
-        tmp_path / "team.store", agency="CJ123", kind="cjit", user="amy", password=PASSWORD,
-        refdata=refdata, dat="A12B",
-    )  # fmt: skip
-    yield s
-    if s.is_open:
-        s.close(backup_reason=None)
+def store(make_store: MakeStore) -> Store:
+    return make_store(name="team.store")
 
 
 def test_window_locks_after_the_minutes_set_and_keeps_its_size(

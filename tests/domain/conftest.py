@@ -5,17 +5,10 @@ from datetime import date
 import pytest
 
 from desktop.domain.record import Context
-from desktop.domain.refdata import load_refdata
 from desktop.domain.spec import RefData
 from desktop.domain.validation import Validator
-from tests.conftest import REFDATA
 
 TODAY = date(2026, 11, 24)
-
-
-@pytest.fixture(scope="session")
-def refdata() -> RefData:
-    return load_refdata(REFDATA)
 
 
 @pytest.fixture(scope="session")

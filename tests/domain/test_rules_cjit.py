@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import pytest
 
 from desktop.domain.findings import Finding
 from desktop.domain.record import Context
-from desktop.domain.refdata import load_refdata
 from desktop.domain.rules import REGISTRY, rules_for
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
@@ -45,7 +43,6 @@ def edit_referral(rec: Raw, index: int, changes: dict[str, object]) -> Raw:
 
 # -- helpers --------------------------------------------------------------------------------
 
-REFDATA_ROOT = Path(__file__).resolve().parents[2] / "refdata"
 AGENCY_DAT = "A12B"
 CTX = Context(today=TODAY, agency_dat=AGENCY_DAT)
 DATASET = "cjit-q"
@@ -65,11 +62,6 @@ def not_errors_or_warnings(found: Iterable[Finding]) -> list[Finding]:
 
 
 # -- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return load_refdata(REFDATA_ROOT)
 
 
 @pytest.fixture(scope="module")

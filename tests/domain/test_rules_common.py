@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from desktop.domain.findings import Finding, Severity
 from desktop.domain.record import Context
-from desktop.domain.refdata import load_refdata
 from desktop.domain.rules import REGISTRY, rules_for
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
@@ -38,7 +36,6 @@ from tests.domain.rulekit import (
 
 # -- helpers --------------------------------------------------------------------------------
 
-REFDATA_ROOT = Path(__file__).resolve().parents[2] / "refdata"
 CTX = Context(today=TODAY, agency_dat="A12B")
 DATASETS = ("cjit-q", "secure-r")
 RULES_MODULE = "desktop.domain.rules.common"
@@ -65,11 +62,6 @@ def not_errors_or_warnings(found: Iterable[Finding]) -> list[Finding]:
 
 
 # -- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return load_refdata(REFDATA_ROOT)
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from desktop.domain.findings import Finding
 from desktop.domain.record import Context
-from desktop.domain.refdata import load_refdata
 from desktop.domain.rules import REGISTRY, rules_for
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records
@@ -48,7 +46,6 @@ def edit_intervention(rec: Raw, index: int, changes: dict[str, object]) -> Raw:
 
 # -- helpers --------------------------------------------------------------------------------
 
-REFDATA_ROOT = Path(__file__).resolve().parents[2] / "refdata"
 CTX = Context(today=TODAY, agency_dat=None)
 DATASET = "secure-r"
 RULES_MODULE = "desktop.domain.rules.secure"
@@ -99,11 +96,6 @@ def long_ago(rec: Raw) -> bool:
 
 
 # -- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return load_refdata(REFDATA_ROOT)
 
 
 @pytest.fixture(scope="module")

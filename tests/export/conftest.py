@@ -4,18 +4,14 @@ whose dates, referrals, consent and postcode each test chooses."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage.store import Store
-from tests.storage.storekit import refdata as shipped
+from tests.fixtures import PASSWORD, MakeStore, shipped, synthetic_records
 
-PASSWORD = "Correct-horse-battery-7"
 TODAY = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 12, 0)
 IN_OCTOBER = date(2026, 3, 1)  # triaged then and still open: open during October 2026
@@ -29,34 +25,14 @@ def clock() -> datetime:
     return NOW
 
 
-@pytest.fixture
-def refdata() -> RefData:
-    return shipped()
-
-
-def make_store(path: Path, *, kind: str = "cjit", refdata: RefData | None = None) -> Store:
-    return Store.create(
-        path,
-        agency="CJ123" if kind == "cjit" else "L0001",
-        kind=kind,
-        user="amy",
-        password=PASSWORD,
-        refdata=refdata or shipped(),
-        dat="A12B",
-        clock=clock,
-    )
-
-
 def reopen(path: Path, user: str = "amy", password: str = PASSWORD) -> Store:
     return Store.open(path, user, password, refdata=shipped(), clock=clock)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = make_store(tmp_path / "team.store")
-    yield s
-    if s.is_open:
-        s.close(backup_reason=None)
+def store(make_store: MakeStore) -> Store:
+    """An empty CJIT store (CJ123, DAT A12B) on the fixed clock; amy is its manager."""
+    return make_store(name="team.store", clock=clock)
 
 
 @pytest.fixture
@@ -77,9 +53,7 @@ def cjit(
 ) -> dict[str, object]:
     """A valid CJIT (dataset Q) episode: on the caseload from the day after ``triaged``,
     with ``referrals`` referrals, closed on ``closed`` if given; ids left to the store."""
-    rec = next(records(shipped(), "cjit-q", 1, seed=seed))
-    rec.pop("CLIENTID")
-    rec.pop("EPISODID")
+    (rec,) = synthetic_records(1, "cjit-q", seed=seed)
     rec.pop("DISD", None)
     rec.pop("CJDISRSN", None)
     rec.update(
@@ -104,13 +78,9 @@ def cjit(
 
 def secure(seed: int, **fields: object) -> dict[str, object]:
     """A secure-setting (dataset R) episode still open (no exit); ids left to the store."""
-    rec = next(records(shipped(), "secure-r", 1, seed=seed))
-    rec.pop("CLIENTID")
-    rec.pop("EPISODID")
+    (rec,) = synthetic_records(1, "secure-r", seed=seed)
     for header in EXIT_FIELDS:
         rec.pop(header, None)
-    for item in rec["interventions"]:  # type: ignore[union-attr]
-        item.pop("MODID")
     rec.update(fields)
     return rec
 

@@ -14,19 +14,20 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import main
-from tests.export.conftest import PASSWORD, cjit, make_store
+from tests.export.conftest import PASSWORD, cjit, clock
+from tests.fixtures import MakeStore
 
 JUNE = "2025-06"
 OPEN_IN_JUNE = date(2025, 3, 1)
 
 
 @pytest.fixture
-def team(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def team(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, make_store: MakeStore) -> Path:
     """A store with three June records (seeds 501-503), one missing DRUG1 (an error)."""
     monkeypatch.setenv("PATHWAY_PASSWORD", PASSWORD)
     monkeypatch.setenv("PATHWAY_USER", "amy")
     path = tmp_path / "team.store"
-    store = make_store(path)
+    store = make_store(name=path.name, clock=clock)
     try:
         for seed in (501, 502, 503):
             rec = cjit(seed, triaged=OPEN_IN_JUNE)

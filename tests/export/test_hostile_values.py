@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from desktop.export.submission import FORMULA_START, export
 from desktop.storage.store import Store
-from tests.export.conftest import IN_OCTOBER, TODAY, cjit, make_store
+from tests.export.conftest import IN_OCTOBER, TODAY, cjit, clock
+from tests.fixtures import new_store
 
 OCTOBER = "2026-10"
 HOSTILE = st.text(
@@ -35,7 +36,7 @@ HOSTILE = st.text(
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
     """One store for every example: each example adds an episode and exports October."""
     folder = tmp_path_factory.mktemp("hostile")
-    store = make_store(folder / "team.store")
+    store = new_store(folder / "team.store", clock=clock)
     out = folder / "out"
     out.mkdir()
     yield store, out

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from desktop.domain.synthetic import records
 from desktop.export.submission import IdenticalFile, export, history
 from tests.conftest import REPO
-from tests.export.conftest import make_store, reopen
+from tests.export.conftest import clock, reopen
+from tests.fixtures import new_store, synthetic_records
 from tests.storage.storekit import copy_store
-from tests.storage.storekit import refdata as shipped
 
 pytestmark = pytest.mark.slow
 
@@ -31,14 +30,10 @@ MONTHS = [f"2026-{m:02d}" for m in range(1, 11)]
 
 
 def _store(path: Path) -> None:
-    store = make_store(path)
+    store = new_store(path, clock=clock)
     try:
-        batch = list(records(shipped(), "cjit-q", EPISODES, seed=401))
-        for rec in batch:  # random technical ids, as the window gives them
-            rec.pop("CLIENTID")
-            rec.pop("EPISODID")
-            for item in rec["referrals"]:  # type: ignore[union-attr]
-                item.pop("REFERID")
+        # random technical ids, as the window gives them
+        batch = synthetic_records(EPISODES, seed=401)
         store.load_synthetic(batch, "cjit-q")
     finally:
         store.close(backup_reason=None)

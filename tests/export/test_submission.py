@@ -18,7 +18,7 @@ import pytest
 
 from desktop import CMSID
 from desktop.domain.period import Period
-from desktop.domain.spec import ExportFormat, ExportSettings, RowShape
+from desktop.domain.spec import ExportFormat, ExportSettings, RefData, RowShape
 from desktop.domain.values import normalise_postcode
 from desktop.export.submission import (
     Cancelled,
@@ -36,12 +36,12 @@ from tests.export.conftest import (
     TODAY,
     as_dicts,
     cjit,
-    make_store,
+    clock,
     read_rows,
     reopen,
     secure,
 )
-from tests.storage.storekit import refdata as shipped
+from tests.fixtures import MakeStore
 
 OCTOBER = "2026-10"
 IN_OCTOBER = date(2026, 3, 1)  # triaged then, still open: open during October 2026
@@ -88,9 +88,9 @@ def test_q_exports_exactly_the_clients_whose_current_ndtms_consent_is_yes(
     assert rows[given_again.client_id]["CONSENT"] == "Y"  # consent as it is now
 
 
-def test_r_exports_only_clients_with_current_consent(tmp_path: Path, out: Path) -> None:
+def test_r_exports_only_clients_with_current_consent(make_store: MakeStore, out: Path) -> None:
     """Reliability #14 for dataset R, seed 11: the same rule holds for the secure dataset."""
-    store = make_store(tmp_path / "prison.store", kind="secure")
+    store = make_store("secure", name="prison.store", clock=clock)
     try:
         yes = store.save_episode(secure(11), today=TODAY)
         withdrawn = store.save_episode(secure(12), today=TODAY)
@@ -224,9 +224,9 @@ def test_one_row_per_referral_with_client_and_episode_fields_repeated(
     assert alone["REFERID"] == "" and alone["REFDATE"] == ""
 
 
-def test_r_has_one_row_per_intervention_and_its_header(tmp_path: Path, out: Path) -> None:
+def test_r_has_one_row_per_intervention_and_its_header(make_store: MakeStore, out: Path) -> None:
     """Issue 6 item 1, dataset R, seed 71: one row per intervention, header from the spec."""
-    store = make_store(tmp_path / "prison.store", kind="secure")
+    store = make_store("secure", name="prison.store", clock=clock)
     try:
         rec = secure(71)
         first = rec["interventions"][0]  # type: ignore[index]
@@ -268,10 +268,12 @@ def test_formula_values_are_neutralised_and_counted(store: Store, out: Path) -> 
     assert row["CLIENT"] == '\'=HYPERLINK("x")' and sent.neutralised == 1
 
 
-def test_export_settings_in_the_manifest_change_the_file(tmp_path: Path, out: Path) -> None:
+def test_export_settings_in_the_manifest_change_the_file(
+    make_store: MakeStore, refdata: RefData, out: Path
+) -> None:
     """Issue 6 item 1 (row shape, date format, line ending and file name are settings),
     seed 95: ISO dates, LF, another name pattern and one row per episode."""
-    base = shipped()
+    base = refdata
     base_format = base.export.default
     changed = replace(
         base,
@@ -287,7 +289,7 @@ def test_export_settings_in_the_manifest_change_the_file(tmp_path: Path, out: Pa
             },
         ),
     )
-    store = make_store(tmp_path / "other.store", refdata=changed)
+    store = make_store(name="other.store", refdata=changed, clock=clock)
     try:
         store.save_episode(cjit(95, triaged=IN_OCTOBER, referrals=2), today=TODAY)
         result = export(store, "cjit-q", OCTOBER, out)

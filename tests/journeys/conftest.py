@@ -13,39 +13,21 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
-from desktop.app import paths
-from desktop.domain.spec import RefData
 from desktop.storage.store import Store
 from desktop.ui.main_window import MainWindow
-
-PASSWORD = "journey password"
-
-
-@pytest.fixture(scope="session")
-def refdata() -> RefData:
-    return paths.load()
-
-
-def _store(tmp_path: Path, refdata: RefData, kind: str) -> Iterator[Store]:
-    s = Store.create(
-        tmp_path / f"{kind}.store", agency="CJ123" if kind == "cjit" else "P1234",
-        kind=kind, user="amy", password=PASSWORD, refdata=refdata, dat="A12B",
-    )  # fmt: skip
-    yield s
-    if s.is_open:
-        s.close(backup_reason=None)
+from tests.fixtures import MakeStore
 
 
 @pytest.fixture
-def cjit_store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
+def cjit_store(make_store: MakeStore) -> Store:
     """An empty CJIT team store; amy is its manager."""
-    yield from _store(tmp_path, refdata, "cjit")
+    return make_store("cjit", name="cjit.store")
 
 
 @pytest.fixture
-def prison_store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
+def prison_store(make_store: MakeStore) -> Store:
     """An empty prison (secure setting) team store; amy is its manager."""
-    yield from _store(tmp_path, refdata, "secure")
+    return make_store("secure", name="secure.store", agency="P1234")
 
 
 @pytest.fixture

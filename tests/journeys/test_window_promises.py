@@ -19,8 +19,8 @@ from pytestqt.qtbot import QtBot
 from desktop.domain.spec import RefData
 from desktop.storage.store import Store
 from desktop.ui.app import Session
+from tests.fixtures import PASSWORD
 from tests.journeys import kit
-from tests.journeys.conftest import PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from desktop.domain.refdata import load_refdata
-from desktop.domain.spec import RefData
-from tests.conftest import REFDATA
-
 
 @pytest.fixture(autouse=True)
 def _qt_application(qapp: QApplication) -> QApplication:
@@ -19,9 +15,3 @@ def _qt_application(qapp: QApplication) -> QApplication:
     when it runs alone (on the command line).
     """
     return qapp
-
-
-@pytest.fixture(scope="session")
-def refdata() -> RefData:
-    """The shipped reference data, without any agency's imported lists."""
-    return load_refdata(REFDATA)

@@ -7,14 +7,13 @@ The period is March 2025: financial year 2024-25, quarter 4 (January to March).
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage.store import SavedEpisode, Store
+from tests.fixtures import PASSWORD as PASSWORD  # the stores' password, kit.PASSWORD
+from tests.fixtures import synthetic_records
 
-PASSWORD = "report tests password"
 GENERATED = datetime(2025, 4, 3, 9, 30)
 
 # Marker strings seeded into everything that identifies a person, to look for in outputs.
@@ -29,27 +28,6 @@ CJIT_REPORT_FIELDS = (
 SECURE_REPORT_FIELDS = (
     "TRIAGED", "DISD", "DISRSN", "EXITD", "EXITRSN", "THNALOX", "RECONNECT", "RTOAGNCY",
 )  # fmt: skip
-
-
-def create(path: Path, refdata: RefData, kind: str = "cjit") -> Store:
-    return Store.create(
-        path,
-        agency="CJ123" if kind == "cjit" else "L0001",
-        kind=kind,
-        user="amy",
-        password=PASSWORD,
-        refdata=refdata,
-        dat="A12B",
-    )
-
-
-def _bases(refdata: RefData, dataset: str, n: int, seed: int) -> list[dict[str, Any]]:
-    out = []
-    for rec in records(refdata, dataset, n, seed=seed):
-        rec.pop("CLIENTID")
-        rec.pop("EPISODID")
-        out.append(rec)
-    return out
 
 
 def _episode(base: dict[str, Any], clear: tuple[str, ...], values: dict[str, Any]) -> dict:
@@ -137,7 +115,7 @@ def fill_cjit(store: Store, refdata: RefData, *, markers: bool = False) -> list[
     """Save the CJIT fixture."""
     clear = (*CJIT_REPORT_FIELDS, "referrals")
     saved = []
-    bases = _bases(refdata, "cjit-q", len(CJIT_EPISODES), seed=11)
+    bases = synthetic_records(len(CJIT_EPISODES), "cjit-q", seed=11, refdata=refdata)
     for base, (values, referrals, _saved_as_you_go) in zip(bases, CJIT_EPISODES, strict=True):
         rec = _episode(base, clear, values)
         rec["referrals"] = [{"REFDATE": day} for day in referrals]
@@ -195,7 +173,7 @@ def fill_secure(store: Store, refdata: RefData) -> list[SavedEpisode]:
     """Save the prisons fixture."""
     clear = (*SECURE_REPORT_FIELDS, "interventions")
     saved = []
-    bases = _bases(refdata, "secure-r", len(SECURE_EPISODES), seed=13)
+    bases = synthetic_records(len(SECURE_EPISODES), "secure-r", seed=13, refdata=refdata)
     for base, (values, interventions) in zip(bases, SECURE_EPISODES, strict=True):
         rec = _episode(base, clear, values)
         rec["interventions"] = interventions

@@ -11,6 +11,7 @@ import pytest
 
 from desktop.cli import main
 from desktop.domain.spec import RefData
+from tests.fixtures import MakeStore
 from tests.report import kit
 from tests.report.pdftext import page_count, page_texts
 
@@ -22,10 +23,12 @@ class Team:
 
 
 @pytest.fixture
-def team(tmp_path: Path, refdata: RefData, monkeypatch: pytest.MonkeyPatch) -> Team:
+def team(
+    tmp_path: Path, make_store: MakeStore, refdata: RefData, monkeypatch: pytest.MonkeyPatch
+) -> Team:
     """A CJIT store holding the report fixture, a manager (amy) and a worker (bob)."""
     path = tmp_path / "team.store"
-    store = kit.create(path, refdata, "cjit")
+    store = make_store(name=path.name)
     episodes = [s.episode_id for s in kit.fill_cjit(store, refdata, markers=True)]
     store.add_user("bob", "bob's password", "worker")
     store.close(backup_reason=None)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -28,23 +26,20 @@ from desktop.export.report import (
 )
 from desktop.storage.errors import NotPermitted
 from desktop.storage.store import Store
+from tests.fixtures import MakeStore
 from tests.report import kit
 
 MARCH_2025 = Period(2025, 3)
 
 
 @pytest.fixture
-def cjit_store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
-    store = kit.create(tmp_path / "cjit.store", refdata, "cjit")
-    yield store
-    store.close(backup_reason=None)
+def cjit_store(make_store: MakeStore) -> Store:
+    return make_store("cjit", name="cjit.store")
 
 
 @pytest.fixture
-def secure_store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
-    store = kit.create(tmp_path / "prison.store", refdata, "secure")
-    yield store
-    store.close(backup_reason=None)
+def secure_store(make_store: MakeStore) -> Store:
+    return make_store("secure", name="prison.store")
 
 
 def nonzero(m: Measure) -> dict[str, tuple[int, ...]]:

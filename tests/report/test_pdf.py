@@ -4,7 +4,6 @@ period", charts with a table beside each, no client-level data)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from desktop.export.report import (
     monthly_report,
 )
 from desktop.storage.store import SavedEpisode
+from tests.fixtures import MakeStore
 from tests.report import kit
 from tests.report.pdftext import page_count, page_texts
 
@@ -28,14 +28,11 @@ MARCH_2025 = Period(2025, 3)
 
 
 @pytest.fixture
-def marked(tmp_path: Path, refdata: RefData) -> Iterator[tuple[Report, list[SavedEpisode]]]:
+def marked(make_store: MakeStore, refdata: RefData) -> tuple[Report, list[SavedEpisode]]:
     """The CJIT fixture with a name, notes and a client reference on every client."""
-    store = kit.create(tmp_path / "cjit.store", refdata, "cjit")
-    try:
-        saved = kit.fill_cjit(store, refdata, markers=True)
-        yield monthly_report(store, MARCH_2025, generated=kit.GENERATED), saved
-    finally:
-        store.close(backup_reason=None)
+    store = make_store("cjit", name="cjit.store")
+    saved = kit.fill_cjit(store, refdata, markers=True)
+    return monthly_report(store, MARCH_2025, generated=kit.GENERATED), saved
 
 
 def test_report_pdf_is_a4_with_every_laid_out_page(

@@ -4,16 +4,15 @@ confidential, for the paper file or a continuity-of-care handover"."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.export import pdf
 from desktop.storage.store import Store, StoredEpisode
+from tests.fixtures import MakeStore, synthetic_records
 from tests.report import kit
 from tests.report.pdftext import page_count, page_texts
 
@@ -23,24 +22,20 @@ PRINTED = datetime(2025, 4, 3, 9, 30)
 class Stores:
     """One store per team type, made when first needed (a store keeps one dataset)."""
 
-    def __init__(self, folder: Path, refdata: RefData) -> None:
-        self.folder = folder
-        self.refdata = refdata
+    def __init__(self, make_store: MakeStore) -> None:
+        self.make_store = make_store
         self.open: dict[str, Store] = {}
 
     def __getitem__(self, dataset: str) -> Store:
         kind = "cjit" if dataset == "cjit-q" else "secure"
         if kind not in self.open:
-            self.open[kind] = kit.create(self.folder / f"{kind}.store", self.refdata, kind)
+            self.open[kind] = self.make_store(kind, name=f"{kind}.store")
         return self.open[kind]
 
 
 @pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Stores]:
-    stores = Stores(tmp_path, refdata)
-    yield stores
-    for s in stores.open.values():
-        s.close(backup_reason=None)
+def store(make_store: MakeStore) -> Stores:
+    return Stores(make_store)
 
 
 def saved(
@@ -49,9 +44,7 @@ def saved(
     """A synthetic episode with ``items`` referrals (Q) or interventions (R), saved and
     read back as the sheet command reads it."""
     store = stores[dataset]
-    rec = next(records(refdata, dataset, 1, seed=seed))
-    rec.pop("CLIENTID")
-    rec.pop("EPISODID")
+    (rec,) = synthetic_records(1, dataset, seed=seed, refdata=refdata)
     key = refdata.datasets[dataset].items_key
     if dataset == "cjit-q":
         rec[key] = [{"REFDATE": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}"} for i in range(items)]

@@ -12,7 +12,6 @@ tests that mutate the IV or HMAC area check first that those areas are where the
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import hmac
 import json
@@ -25,11 +24,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from desktop.domain.refdata import load_refdata
-from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage.store import Store, keys_path
-from tests.conftest import REFDATA
+from tests.fixtures import PASSWORD, shipped, synthetic_records
 
 PAGE = 4096
 RESERVE = 80
@@ -38,43 +34,15 @@ HMAC_AT = IV_AT + 16  # 4032
 SALT = 16
 SQLITE_HEADER = b"SQLite format 3\0"
 
-PASSWORD = "Correct-horse-battery-7"
-
-
-@functools.cache
-def refdata() -> RefData:
-    """The shipped reference data (no agency overrides), loaded once per process."""
-    return load_refdata(REFDATA)
-
 
 def fresh(n: int, *, seed: int = 1, dataset: str = "cjit-q") -> list[dict[str, Any]]:
-    """``n`` valid synthetic records without technical ids (the store makes random ones:
-    synthetic ids repeat from one seed to the next)."""
-    out = []
-    for rec in records(refdata(), dataset, n, seed=seed):
-        rec.pop("CLIENTID")
-        rec.pop("EPISODID")
-        for item in rec.get("referrals", rec.get("interventions", [])):
-            item.pop("REFERID", None)
-            item.pop("MODID", None)
-        out.append(rec)
-    return out
-
-
-def create(path: Path, *, user: str = "amy", password: str = PASSWORD) -> Store:
-    return Store.create(
-        path,
-        agency="CJ123",
-        kind="cjit",
-        user=user,
-        password=password,
-        refdata=refdata(),
-        dat="A12B",
-    )
+    """``n`` valid synthetic records without technical ids (the ``records`` fixture, for
+    the storage and transfer helpers and module-scoped fixtures that cannot ask for it)."""
+    return synthetic_records(n, dataset, seed=seed)
 
 
 def open_store(path: Path, user: str | None = "amy", password: str = PASSWORD, **kw: Any) -> Store:
-    return Store.open(path, user, password, refdata=refdata(), **kw)
+    return Store.open(path, user, password, refdata=shipped(), **kw)
 
 
 @contextlib.contextmanager

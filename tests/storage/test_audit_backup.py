@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,7 @@ from desktop.storage.engine import raw_connect
 from desktop.storage.errors import ForeignFile, StoreDamaged, WrongPassword
 from desktop.storage.restore import restore
 from desktop.storage.store import Store, backups_folder, head_revision, keys_path
-
-PASSWORD = "a long shared secret"
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
+from tests.fixtures import PASSWORD, MakeStore
 
 
 class Clock:
@@ -38,22 +31,13 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
-    s = Store.create(
-        tmp_path / "team.store",
-        agency="CJ123",
-        kind="cjit",
-        user="amy",
-        password=PASSWORD,
-        refdata=refdata,
-        clock=Clock(),
-    )
+def store(make_store: MakeStore, refdata: RefData) -> Store:
+    s = make_store(name="team.store", dat=None, clock=Clock())
     for rec in records(refdata, "cjit-q", 8, seed=5):
         rec.pop("CLIENTID")
         rec.pop("EPISODID")
         s.save_episode(rec)
-    yield s
-    s.close(backup_reason=None)
+    return s
 
 
 def raw(store_path: Path, password: str = PASSWORD, user: str = "amy") -> Any:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from desktop.storage.store import CaseloadQuery, CaseloadRow, Store
-from tests.storage.storekit import create, fresh
+from tests.fixtures import new_store
+from tests.storage.storekit import fresh
 
 SAME_MOMENT = datetime(2026, 11, 24, 9, 0, 0)
 
@@ -19,7 +20,7 @@ SAME_MOMENT = datetime(2026, 11, 24, 9, 0, 0)
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     path: Path = tmp_path_factory.mktemp("pages") / "team.store"
-    s = create(path)
+    s = new_store(path)
     s._clock = lambda: SAME_MOMENT  # every save at one moment: the order has many ties
     for i, rec in enumerate(fresh(45, seed=7)):
         if i % 3 == 0:

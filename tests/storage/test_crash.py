@@ -25,14 +25,12 @@ from typing import Any
 
 import pytest
 
-from desktop.domain.refdata import load_refdata
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage import keys
 from desktop.storage.backup import BackupFailed, check_copy
 from desktop.storage.engine import raw_connect
 from desktop.storage.store import Store, backups_folder, head_revision, keys_path
-from tests.conftest import REFDATA
+from tests.fixtures import new_store, synthetic_records
 from tests.storage.crashkit import (
     PASSWORDS,
     USER,
@@ -72,11 +70,6 @@ INVARIANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return load_refdata(REFDATA)
-
-
 # ---------------------------------------------------------------------- helpers
 
 
@@ -91,25 +84,10 @@ class Lane:
 
 
 def _new_lane(path: Path, refdata: RefData, episodes: int) -> Lane:
-    store = Store.create(
-        path,
-        agency="CJ123",
-        kind="cjit",
-        user=USER,
-        password=PASSWORDS[0],
-        refdata=refdata,
-        dat="A12B",
-    )
+    store = new_store(path, user=USER, password=PASSWORDS[0], refdata=refdata)
     try:
         if episodes:
-            batch = []
-            for raw in records(refdata, "cjit-q", episodes, seed=SEED):
-                raw.pop("CLIENTID")
-                raw.pop("EPISODID")
-                for item in raw.get("referrals") or []:
-                    assert isinstance(item, dict)
-                    item.pop("REFERID", None)
-                batch.append(raw)
+            batch = synthetic_records(episodes, seed=SEED, refdata=refdata)
             store.load_synthetic(batch, "cjit-q")
         counts = store.counts()
     finally:

@@ -28,6 +28,7 @@ from desktop.storage import keys
 from desktop.storage.backup import BackupInfo
 from desktop.storage.errors import ForeignFile, StoreDamaged, StoreError
 from desktop.storage.store import CaseloadQuery, Store, backups_folder, keys_path
+from tests.fixtures import new_store
 from tests.storage.storekit import (
     HMAC_AT,
     IV_AT,
@@ -36,7 +37,6 @@ from tests.storage.storekit import (
     SALT,
     checkpoint,
     copy_store,
-    create,
     decrypt_page,
     free_pages,
     fresh,
@@ -78,7 +78,7 @@ class Template:
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     """One closed, fully checkpointed store with a checked backup beside it."""
     path = tmp_path_factory.mktemp("template") / "team.store"
-    store = create(path)
+    store = new_store(path)
     saved = []
     for i, rec in enumerate(fresh(EPISODES + 4, seed=11)):
         long_notes = i < 6  # rows with overflow pages, some deleted below to free pages

@@ -36,26 +36,19 @@ from typing import Any, Protocol
 
 import pytest
 
-from desktop.domain.refdata import load_refdata
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage import backup as backup_files
 from desktop.storage.errors import DiskFull
 from desktop.storage.store import Store, backups_folder
-from tests.conftest import REFDATA, REPO
+from tests.conftest import REPO
+from tests.fixtures import PASSWORD, new_store, synthetic_records
 
 pytestmark = pytest.mark.slow
 
 USER = "amy"
-PASSWORD = "granite meadow 58 beacon"
 TMPFS_SIZE = "3m"
 BIG_NOTES = "Seen at the custody suite; agreed to a follow-up at the hub. " * 2000  # 120 KB
 UNCAPPED = 2_147_483_646
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return load_refdata(REFDATA)
 
 
 def _report(test: str, figures: dict[str, Any]) -> None:
@@ -67,15 +60,7 @@ def _report(test: str, figures: dict[str, Any]) -> None:
 
 
 def _records(refdata: RefData, count: int, seed: int) -> list[dict[str, object]]:
-    out = []
-    for raw in records(refdata, "cjit-q", count, seed=seed):
-        raw.pop("CLIENTID")
-        raw.pop("EPISODID")
-        for item in raw.get("referrals") or []:
-            assert isinstance(item, dict)
-            item.pop("REFERID", None)
-        out.append(raw)
-    return out
+    return synthetic_records(count, seed=seed, refdata=refdata)
 
 
 # ---------------------------------------------------------------------- ways to fill a disk
@@ -217,9 +202,7 @@ def _assert_disk_full(exc: BaseException) -> None:
 def _scenario(path: Path, refdata: RefData, full: Full) -> dict[str, Any]:
     """Save, fill, fail, check, free, retry; then the same for a backup."""
     figures: dict[str, Any] = {"path": full.name}
-    store = Store.create(
-        path, agency="CJ123", kind="cjit", user=USER, password=PASSWORD, refdata=refdata
-    )
+    store = new_store(path, user=USER, password=PASSWORD, dat=None, refdata=refdata)
     try:
         saved = [store.save_episode(raw) for raw in _records(refdata, 5, seed=6)]
         before = {s.episode_id: store.load_episode(s.episode_id).raw for s in saved}

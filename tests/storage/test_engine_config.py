@@ -9,7 +9,6 @@ import hashlib
 import importlib.metadata
 import sqlite3
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,10 +27,10 @@ from desktop.storage.engine import (
 )
 from desktop.storage.errors import StoreError
 from desktop.storage.store import CaseloadQuery, Store, keys_path
+from tests.fixtures import MakeStore
 from tests.storage.storekit import (
     PASSWORD,
     SQLITE_HEADER,
-    create,
     entropy,
     fresh,
     open_store,
@@ -62,10 +61,8 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = create(tmp_path / "team.store")
-    yield s
-    s.close(backup_reason=None)
+def store(make_store: MakeStore) -> Store:
+    return make_store(name="team.store")
 
 
 def test_every_pooled_connection_holds_the_pinned_settings(store: Store) -> None:
@@ -163,11 +160,11 @@ def test_temporary_files_on_disk_are_refused(monkeypatch: pytest.MonkeyPatch) ->
         check_library()
 
 
-def test_the_file_is_ciphertext_from_the_first_byte(tmp_path: Path) -> None:
+def test_the_file_is_ciphertext_from_the_first_byte(tmp_path: Path, make_store: MakeStore) -> None:
     """reliability #2: 100 saved records; no SQLite header, unreadable without the key,
     and as random as ciphertext should be."""
     path = tmp_path / "team.store"
-    s = create(path)
+    s = make_store(name=path.name)
     for rec in fresh(100, seed=2):
         s.save_episode(rec, client_name="Jo Bloggs", notes="seen at the custody suite")
     assert s.count_caseload(CaseloadQuery()) == 100
@@ -186,10 +183,12 @@ def test_the_file_is_ciphertext_from_the_first_byte(tmp_path: Path) -> None:
     write_figures("file-entropy", bytes=len(data), bits_per_byte=round(bits, 4))
 
 
-def test_the_key_is_in_no_url_or_repr_and_is_forgotten_at_close(tmp_path: Path) -> None:
+def test_the_key_is_in_no_url_or_repr_and_is_forgotten_at_close(
+    tmp_path: Path, make_store: MakeStore
+) -> None:
     """reliability #11: key hygiene; the engine never shows the key and close zeroes it."""
     path = tmp_path / "team.store"
-    create(path).close(backup_reason=None)
+    make_store(name=path.name).close(backup_reason=None)
     key, _ = keys.unwrap_key(keys.read_keyfile(keys_path(path)), "amy", PASSWORD)
     key_hex = bytes(key).hex()
     keys.zero(key)

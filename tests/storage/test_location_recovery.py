@@ -8,18 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from desktop.app import paths
 from desktop.cli import main
 from desktop.domain.spec import RefData
 from desktop.storage import location
 from desktop.storage.errors import BadLocation, StoreError, WrongPassword
 from desktop.storage.keys import make_recovery_keypair
 from desktop.storage.store import Store
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
 
 
 def create(path: Path, refdata: RefData, **kw: object) -> Store:

@@ -27,11 +27,13 @@ from pathlib import Path
 import pytest
 
 from desktop.app import paths
+from desktop.domain.spec import RefData
 from desktop.storage import keys
 from desktop.storage.errors import WrongPassword
 from desktop.storage.store import CaseloadQuery, Store, default_store, keys_path
 from tests.conftest import REFDATA, REPO
-from tests.storage.storekit import files_under, fresh, raw, refdata, sidecar, write_figures
+from tests.fixtures import new_store
+from tests.storage.storekit import files_under, fresh, raw, sidecar, write_figures
 
 PREFIX = "ZQXMARK-"
 ENV_DIRS = {
@@ -165,10 +167,7 @@ def _temp_store_settings(store: Store) -> list[str]:
 
 def _session(box: Sandbox, path: Path, password: str) -> dict[str, int]:
     """Everything a worker does in a day, with a marker in every text value."""
-    store = Store.create(
-        path, agency="CJ123", kind="cjit", user="amy", password=password, refdata=refdata(),
-        dat="A12B",
-    )  # fmt: skip
+    store = new_store(path, password=password)
     saved = []
     for rec in fresh(SAVES, seed=31):
         rec["CLIENT"] = box.mark(client=True)
@@ -281,7 +280,9 @@ def _memory_copies(needle: bytes) -> int | None:
     return count
 
 
-def test_no_marker_reaches_disk_or_logs(sandbox: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_marker_reaches_disk_or_logs(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, refdata: RefData
+) -> None:
     """reliability #3 (0 marker hits in any file) and #11 (no marker, password or key in
     DEBUG logs; password only as a wrap in the key file; the attempts file holds none)."""
     caplog.set_level(logging.DEBUG)
@@ -298,12 +299,12 @@ def test_no_marker_reaches_disk_or_logs(sandbox: Sandbox, caplog: pytest.LogCapt
     # A wrong password (itself a marker) leaves an attempts file with no secret in it.
     wrong = sandbox.mark()
     with pytest.raises(WrongPassword):
-        Store.open(path, "amy", wrong, refdata=refdata())
+        Store.open(path, "amy", wrong, refdata=refdata)
     attempts = sidecar(path, ".attempts")
     assert attempts.is_file()
     assert scan([attempts, keys_path(path)]) == []
 
-    store = Store.open(path, "amy", password, refdata=refdata())  # unlock
+    store = Store.open(path, "amy", password, refdata=refdata)  # unlock
     assert store.count_caseload() == expected["episodes"]
     assert _temp_store_settings(store) == ["2", "2", "2"]
     with raw(store) as conn:
@@ -317,7 +318,7 @@ def test_no_marker_reaches_disk_or_logs(sandbox: Sandbox, caplog: pytest.LogCapt
     wal_bytes = wal.stat().st_size if wal.exists() else 0
     kill_hits = scan(after_kill)
 
-    store = Store.open(path, "amy", password, refdata=refdata())  # recovery after the kill
+    store = Store.open(path, "amy", password, refdata=refdata)  # recovery after the kill
     assert store.integrity_problems() == []
     assert store.count_caseload() >= expected["episodes"] + reported
     store.close()

@@ -4,13 +4,12 @@ the reason, and a plain refusal when seed 002 does not allow it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from desktop.domain.spec import RefData
 from desktop.storage.errors import RecordNotFound, StoreError
 from desktop.storage.models import AuditEvent
 from desktop.storage.store import CaseloadQuery, Store
@@ -22,21 +21,12 @@ from tests.domain.prisonkit import (
     in_treatment,
     released,
 )
-from tests.storage.storekit import PASSWORD, refdata
+from tests.fixtures import MakeStore
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.create(
-        tmp_path / "prison.store",
-        agency="Z1234",
-        kind="secure",
-        user="amy",
-        password=PASSWORD,
-        refdata=refdata(),
-    )
-    yield s
-    s.close(backup_reason=None)
+def store(make_store: MakeStore) -> Store:
+    return make_store("secure", name="prison.store", agency="Z1234", dat=None)
 
 
 def audit_of(store: Store, episode_id: str) -> list[tuple[str, str]]:
@@ -124,7 +114,7 @@ def test_reopen_of_an_unknown_episode(store: Store) -> None:
         store.reopen_episode("nope", "court", date(2026, 11, 5))
 
 
-def test_caseload_groups_filter_in_the_store(store: Store) -> None:
+def test_caseload_groups_filter_in_the_store(store: Store, refdata: RefData) -> None:
     """The prison caseload groups (in treatment now, discharged not exited, released this
     month) are filters the store applies, so paging and counts stay in SQL."""
     from desktop.domain.prison import caseload_groups
@@ -138,7 +128,7 @@ def test_caseload_groups_filter_in_the_store(store: Store) -> None:
         exited(discharged(in_treatment(), reason="84"), reason="T", EXITDEST=PRISON),
         today=date(2026, 11, 24),
     )
-    shipped = refdata()
+    shipped = refdata
     spec = shipped.datasets["secure-r"]
     expected = {
         "all": {treating, waiting, out, moved},

@@ -12,11 +12,11 @@ import pytest
 from desktop.storage import keys
 from desktop.storage.errors import NotPermitted, StoreInUse, TryLater, WrongPassword
 from desktop.storage.store import Store, keys_path
+from tests.fixtures import MakeStore
 from tests.storage.storekit import (
     PASSWORD,
     changed_pages,
     checkpoint,
-    create,
     fresh,
     open_store,
     page_hashes,
@@ -37,10 +37,10 @@ def _last_events(store: Store, n: int) -> list[tuple[str, str, str | None]]:
 
 
 @pytest.fixture
-def shared(tmp_path: Path) -> Path:
+def shared(tmp_path: Path, make_store: MakeStore) -> Path:
     """A store with a manager (amy) and a worker (ben), closed."""
     path = tmp_path / "team.store"
-    store = create(path)
+    store = make_store(name=path.name)
     store.add_user("ben", BEN_PW)
     for rec in fresh(5, seed=4):
         store.save_episode(rec)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
-from desktop.app import paths
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage import keys
 from desktop.storage.engine import raw_connect
 from desktop.storage.errors import (
@@ -23,41 +20,17 @@ from desktop.storage.errors import (
     StoreExists,
 )
 from desktop.storage.store import CaseloadQuery, Store, keys_path
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def refdata() -> RefData:
-    return paths.load()
+from tests.fixtures import PASSWORD, MakeStore, synthetic_records
 
 
 @pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
-    s = Store.create(
-        tmp_path / "team.store",
-        agency="CJ123",
-        kind="cjit",
-        user="amy",
-        password=PASSWORD,
-        refdata=refdata,
-        dat="A12B",
-    )
-    yield s
-    s.close(backup_reason=None)
+def store(make_store: MakeStore) -> Store:
+    return make_store(name="team.store")
 
 
 def fresh(refdata: RefData, n: int = 1, dataset: str = "cjit-q", seed: int = 3) -> list[dict]:
-    out = []
-    for rec in records(refdata, dataset, n, seed=seed):
-        rec.pop("CLIENTID")
-        rec.pop("EPISODID")
-        items = rec.get("referrals") or rec.get("interventions") or []
-        for item in items:
-            item.pop("REFERID", None)
-            item.pop("MODID", None)
-        out.append(rec)
-    return out
+    """The ``records`` factory as this module's tests call it (seed 3 unless told)."""
+    return synthetic_records(n, dataset, seed=seed, refdata=refdata)
 
 
 def test_saved_episode_comes_back_as_entered(store: Store, refdata: RefData) -> None:
@@ -314,15 +287,8 @@ def test_import_refuses_a_repeated_episode(store: Store, refdata: RefData) -> No
     assert store.count_caseload() == 0
 
 
-def test_secure_store_keeps_interventions(tmp_path: Path, refdata: RefData) -> None:
-    with Store.create(
-        tmp_path / "prison.store",
-        agency="HMP01",
-        kind="secure",
-        user="sam",
-        password=PASSWORD,
-        refdata=refdata,
-    ) as s:
+def test_secure_store_keeps_interventions(make_store: MakeStore, refdata: RefData) -> None:
+    with make_store("secure", name="prison.store", agency="HMP01", user="sam", dat=None) as s:
         raw = fresh(refdata, 1, "secure-r")[0]
         saved = s.save_episode(raw)
         back = s.load_episode(saved.episode_id)
@@ -366,17 +332,9 @@ def test_every_action_is_one_audit_event_with_the_worker(store: Store, refdata: 
     assert ("consent", "episode", store.user.id) in rows
 
 
-def test_hourly_backup_runs_at_most_once_an_hour(tmp_path: Path, refdata: RefData) -> None:
+def test_hourly_backup_runs_at_most_once_an_hour(make_store: MakeStore) -> None:
     now = [datetime(2026, 11, 24, 9, 0)]
-    with Store.create(
-        tmp_path / "t.store",
-        agency="CJ1",
-        kind="cjit",
-        user="amy",
-        password=PASSWORD,
-        refdata=refdata,
-        clock=lambda: now[0],
-    ) as s:
+    with make_store(name="t.store", agency="CJ1", dat=None, clock=lambda: now[0]) as s:
         assert s.maybe_backup() is not None
         now[0] = datetime(2026, 11, 24, 9, 59)
         assert s.maybe_backup() is None

@@ -13,9 +13,9 @@ from typing import Any
 from desktop.export import bundle
 from desktop.storage.backup import user_tables
 from desktop.storage.store import CaseloadQuery, Store, _raw
-from tests.storage.storekit import fresh, refdata
+from tests.fixtures import PASSWORD
+from tests.storage.storekit import fresh
 
-PASSWORD = "Correct-horse-battery-7"
 CONTENT_TABLES = (
     "clients",
     "episodes",
@@ -31,20 +31,6 @@ CONTENT_TABLES = (
     "source_audit_events",
     "handovers",
 )
-
-
-def make(
-    path: Path, *, user: str, agency: str = "CJ123", kind: str = "cjit", dat: str = "A12B"
-) -> Store:
-    return Store.create(
-        path,
-        agency=agency,
-        kind=kind,
-        user=user,
-        password=PASSWORD,
-        refdata=refdata(),
-        dat=dat,
-    )
 
 
 def key_of(store: Store, folder: Path) -> Path:
@@ -79,4 +65,4 @@ def edit(store: Store, episode_id: str, **fields: Any) -> None:
     store.save_episode(raw)
 
 
-__all__ = ["PASSWORD", "digest", "edit", "episodes_by_ref", "fresh", "key_of", "make", "refdata"]
+__all__ = ["PASSWORD", "digest", "edit", "episodes_by_ref", "fresh", "key_of"]

@@ -24,7 +24,8 @@ from desktop.export.bundle import MAGIC, BundleRefused
 from desktop.storage import transfer
 from desktop.storage.store import Store
 from desktop.storage.transfer import MergeResult, TransferError
-from tests.transfer.conftest import digest, fresh, key_of, make
+from tests.fixtures import MakeStore, new_store
+from tests.transfer.conftest import digest, fresh, key_of
 
 
 @dataclass
@@ -45,9 +46,9 @@ class Kit:
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kit]:
     folder = tmp_path_factory.mktemp("bundles")
-    manager = make(folder / "manager.store", user="meg")
-    worker = make(folder / "worker.store", user="wes")
-    other = make(folder / "other.store", user="oli", agency="CJ456", dat="A09B")
+    manager = new_store(folder / "manager.store", user="meg")
+    worker = new_store(folder / "worker.store", user="wes")
+    other = new_store(folder / "other.store", user="oli", agency="CJ456", dat="A09B")
     try:
         keys = {
             "manager": key_of(manager, folder / "manager-key"),
@@ -194,8 +195,8 @@ def test_a_bundle_from_a_newer_version_is_refused(kit: Kit) -> None:
     )
 
 
-def test_a_store_without_a_bundle_key_says_how_to_make_one(kit: Kit, tmp_path: Path) -> None:
-    fresh_store = make(tmp_path / "new.store", user="nia")
+def test_a_store_without_a_bundle_key_says_how_to_make_one(kit: Kit, make_store: MakeStore) -> None:
+    fresh_store = make_store(name="new.store", user="nia")
     try:
         message = refused(kit, kit.good, store=fresh_store)
         assert "pathway keys make" in message

@@ -15,7 +15,8 @@ from desktop.export import bundle
 from desktop.storage import transfer
 from desktop.storage.store import Store
 from desktop.ui.bundles import BundlesDialog, open_bundles
-from tests.transfer.conftest import edit, episodes_by_ref, fresh, key_of, make
+from tests.fixtures import MakeStore
+from tests.transfer.conftest import edit, episodes_by_ref, fresh, key_of
 
 
 @dataclass
@@ -28,9 +29,9 @@ class Pair:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[Pair]:
-    manager = make(tmp_path / "manager.store", user="meg")
-    worker = make(tmp_path / "worker.store", user="wes")
+def pair(tmp_path: Path, make_store: MakeStore) -> Iterator[Pair]:
+    manager = make_store(name="manager.store", user="meg")
+    worker = make_store(name="worker.store", user="wes")
     try:
         mkey = key_of(manager, tmp_path / "mkey")
         wkey = key_of(worker, tmp_path / "wkey")

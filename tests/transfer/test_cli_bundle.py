@@ -11,7 +11,8 @@ import pytest
 
 from desktop.cli import main
 from desktop.storage.store import Store
-from tests.transfer.conftest import PASSWORD, edit, episodes_by_ref, fresh, make, refdata
+from tests.fixtures import MakeStore, shipped
+from tests.transfer.conftest import PASSWORD, edit, episodes_by_ref, fresh
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -21,15 +22,18 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_a_team_round_trip_on_the_command_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    make_store: MakeStore,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PATHWAY_PASSWORD", PASSWORD)
     monkeypatch.delenv("PATHWAY_USER", raising=False)
     manager_path, worker_path = tmp_path / "manager.store", tmp_path / "worker.store"
-    with make(manager_path, user="meg") as manager:
+    with make_store(name=manager_path.name, user="meg") as manager:
         manager.close(backup_reason=None)
-    with make(worker_path, user="wes") as worker:
+    with make_store(name=worker_path.name, user="wes") as worker:
         worker.import_records(fresh(4, seed=31))
         worker.close(backup_reason=None)
     m, w = ("--store", str(manager_path)), ("--store", str(worker_path))
@@ -108,4 +112,4 @@ def test_a_team_round_trip_on_the_command_line(
 
 
 def make_open(path: Path, user: str) -> Store:
-    return Store.open(path, user, PASSWORD, refdata=refdata())
+    return Store.open(path, user, PASSWORD, refdata=shipped())

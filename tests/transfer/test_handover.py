@@ -22,7 +22,8 @@ from desktop.export.bundle import BundleRefused
 from desktop.storage import transfer
 from desktop.storage.store import Store
 from desktop.storage.transfer import HandoverResult, TransferError
-from tests.transfer.conftest import digest, episodes_by_ref, fresh, key_of, make
+from tests.fixtures import new_store
+from tests.transfer.conftest import digest, episodes_by_ref, fresh, key_of
 
 DAY = date(2026, 11, 2)
 
@@ -42,9 +43,9 @@ class Teams:
 @pytest.fixture(scope="module")
 def teams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Teams]:
     folder = tmp_path_factory.mktemp("handover")
-    cjit = make(folder / "cjit.store", user="ana")
-    prison = make(folder / "prison.store", user="pat", agency="L0001", kind="secure")
-    other = make(folder / "other.store", user="oli", agency="CJ456", dat="A09B")
+    cjit = new_store(folder / "cjit.store", user="ana")
+    prison = new_store(folder / "prison.store", "secure", user="pat", agency="L0001")
+    other = new_store(folder / "other.store", user="oli", agency="CJ456", dat="A09B")
     try:
         keys = {
             "cjit": key_of(cjit, folder / "cjit-key"),

@@ -15,13 +15,14 @@ from desktop.export import bundle
 from desktop.storage.store import Store
 from desktop.storage.transfer import HandoverResult
 from desktop.ui.main_window import MainWindow
-from tests.transfer.conftest import fresh, key_of, make
+from tests.fixtures import MakeStore
+from tests.transfer.conftest import fresh, key_of
 
 
 @pytest.fixture
-def teams(tmp_path: Path) -> Iterator[tuple[Store, Store, Path]]:
-    cjit = make(tmp_path / "cjit.store", user="ana")
-    prison = make(tmp_path / "prison.store", user="pat", agency="L0001", kind="secure")
+def teams(tmp_path: Path, make_store: MakeStore) -> Iterator[tuple[Store, Store, Path]]:
+    cjit = make_store(name="cjit.store", user="ana")
+    prison = make_store("secure", name="prison.store", user="pat", agency="L0001")
     try:
         yield cjit, prison, key_of(prison, tmp_path / "prison-key")
     finally:

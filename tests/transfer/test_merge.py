@@ -27,7 +27,8 @@ from desktop.export.bundle import ExportedBundle
 from desktop.storage import transfer
 from desktop.storage.store import CaseloadQuery, Store
 from desktop.storage.transfer import MergeResult, TransferError
-from tests.transfer.conftest import digest, edit, episodes_by_ref, fresh, key_of, make, refdata
+from tests.fixtures import new_store, shipped
+from tests.transfer.conftest import digest, edit, episodes_by_ref, fresh, key_of
 
 N = 200
 ALC = "ALCUNITS"
@@ -63,17 +64,17 @@ class Team:
 
 
 def _other_code(listname: str, current: object) -> str:
-    codes = sorted(refdata().lists[listname].codes)
+    codes = sorted(shipped().lists[listname].codes)
     return next(c for c in codes if c != current)
 
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
     folder = tmp_path_factory.mktemp("team")
-    manager = make(folder / "manager.store", user="meg")
-    ana = make(folder / "ana.store", user="ana")
-    ben = make(folder / "ben.store", user="ben")
-    cal = make(folder / "cal.store", user="cal")
+    manager = new_store(folder / "manager.store", user="meg")
+    ana = new_store(folder / "ana.store", user="ana")
+    ben = new_store(folder / "ben.store", user="ben")
+    cal = new_store(folder / "cal.store", user="cal")
     try:
         keys = {
             name: key_of(store, folder / f"{name}-key")

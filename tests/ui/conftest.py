@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from pytestqt.qtbot import QtBot
 
-from desktop.app import paths
-from desktop.domain.spec import RefData
 from desktop.storage.store import Store
 from desktop.ui.main_window import MainWindow
-
-PASSWORD = "worker password"
-
-
-@pytest.fixture(scope="session")
-def refdata() -> RefData:
-    return paths.load()
+from tests.fixtures import MakeStore
 
 
 @pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
+def store(make_store: MakeStore) -> Store:
     """An empty CJIT store (agency CJ123, DAT A12B) whose manager is amy."""
-    s = Store.create(
-        tmp_path / "team.store", agency="CJ123", kind="cjit", user="amy", password=PASSWORD,
-        refdata=refdata, dat="A12B",
-    )  # fmt: skip
-    yield s
-    if s.is_open:
-        s.close(backup_reason=None)
+    return make_store(name="team.store")
 
 
 @pytest.fixture

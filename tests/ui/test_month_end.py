@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.period import Period
+from desktop.domain.spec import RefData
 from desktop.export import pdf
 from desktop.export.submission import ExportError, check, history
 from desktop.storage.errors import StoreError
@@ -50,7 +51,8 @@ from desktop.ui.month_end import (
 )
 from desktop.ui.month_end import check as check_part
 from desktop.ui.month_end import export as export_part
-from tests.export.conftest import PASSWORD, TODAY, cjit, make_store, reopen, secure
+from tests.export.conftest import PASSWORD, TODAY, cjit, clock, reopen, secure
+from tests.fixtures import MakeStore
 from tests.report import kit
 from tests.report.pdftext import page_count
 
@@ -89,11 +91,8 @@ def fill(store: Store) -> dict[str, str]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = make_store(tmp_path / "team.store")
-    yield s
-    if s.is_open:
-        s.close(backup_reason=None)
+def store(make_store: MakeStore) -> Store:
+    return make_store(name="team.store", clock=clock)
 
 
 @pytest.fixture
@@ -430,10 +429,10 @@ def test_after_the_export_a_held_back_save_is_made(
 
 
 def test_a_prison_team_checks_and_exports_dataset_r(
-    tmp_path: Path, qtbot: QtBot, out: Path
+    make_store: MakeStore, qtbot: QtBot, out: Path
 ) -> None:
     """Issue 6: both datasets; a secure-setting store's windows work on dataset R."""
-    store = make_store(tmp_path / "prison.store", kind="secure")
+    store = make_store("secure", name="prison.store", clock=clock)
     try:
         store.save_episode(secure(301, TRIAGED="2026-10-05"), today=TODAY)
         window = MainWindow(store)
@@ -521,12 +520,11 @@ def test_history_lists_who_when_dataset_period_counts_and_sha(
 
 
 @pytest.fixture
-def report_window_of(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[[], Any]]:
+def report_window_of(
+    make_store: MakeStore, refdata: RefData, qtbot: QtBot
+) -> Iterator[Callable[[], Any]]:
     """A main window on the report fixture (March 2025), and its report window."""
-    from desktop.app import paths
-
-    refdata = paths.load()
-    store = kit.create(tmp_path / "report.store", refdata, "cjit")
+    store = make_store(name="report.store")
     kit.fill_cjit(store, refdata)
     window = MainWindow(store)
     qtbot.addWidget(window)
@@ -603,13 +601,16 @@ def test_printing_a_sheet_is_an_audit_event(
 
 
 def test_pathway_sheet_command_is_an_audit_event(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    make_store: MakeStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Issue 6 item 6 (``pathway sheet --pdf``): the same audit event as the window."""
     from desktop.cli import main
 
     path = tmp_path / "cli.store"
-    store = make_store(path)
+    store = make_store(name=path.name, clock=clock)
     episode = store.save_episode(cjit(211, triaged=IN_OCTOBER), today=TODAY).episode_id
     store.close(backup_reason=None)
     monkeypatch.setenv("PATHWAY_USER", "amy")

@@ -4,7 +4,6 @@ re-open action and the prison caseload (dataset R v1.2, seed 002)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -32,25 +31,21 @@ from tests.domain.prisonkit import (
     treated,
     triaged,
 )
+from tests.fixtures import MakeStore
 
-PASSWORD = "worker password"
 REPO = Path(__file__).resolve().parents[2]
 RELEASE_ONLY = ("RECONNECT", "THNALOX", "HOMELESSEXIT", "RTOAGNCY")
 
 
 @pytest.fixture
-def store(tmp_path: Path, refdata: RefData) -> Iterator[Store]:
-    s = Store.create(
-        tmp_path / "prison.store",
+def store(make_store: MakeStore) -> Store:
+    return make_store(
+        "secure",
+        name="prison.store",
         agency="Z1234",
-        kind="secure",
-        user="amy",
-        password=PASSWORD,
-        refdata=refdata,
+        dat=None,
         clock=lambda: datetime(2026, 11, 24, 10, 0),
     )
-    yield s
-    s.close(backup_reason=None)
 
 
 @pytest.fixture

@@ -10,24 +10,19 @@ from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.spec import RefData
-from desktop.domain.synthetic import records
 from desktop.storage.store import CaseloadQuery, Store
 from desktop.ui.caseload import CaseloadModel
 from desktop.ui.dialogs import SetupDialog, UnlockDialog
 from desktop.ui.main_window import MainWindow
-from tests.ui.conftest import PASSWORD
+from tests.fixtures import PASSWORD, MakeRecords
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def store(store: Store, refdata: RefData) -> Store:
+def store(store: Store, records: MakeRecords) -> Store:
     """The team store holding 30 synthetic episodes."""
-    for rec in records(refdata, "cjit-q", 30, seed=11):
-        rec.pop("CLIENTID")
-        rec.pop("EPISODID")
-        for item in rec["referrals"]:
-            item.pop("REFERID")
+    for rec in records(30, seed=11):
         store.save_episode(rec)
     return store
 
