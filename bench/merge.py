@@ -135,13 +135,13 @@ def child_floor(store: Path, bundles: list[Path]) -> dict[str, Any]:
             ],
         )
         conn.executemany(
-            "INSERT INTO episodes (id, client_id, dataset, fields, notes, draft, owner_id,"
+            "INSERT INTO episodes (id, client_id, dataset, fields, notes, owner_id,"
             " last_contact, created_at, updated_at, state, errors, warnings, version)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,'',0,0,1)",
+            " VALUES (?,?,?,?,?,?,?,?,?,'',0,0,1)",
             [
                 (
                     e["id"], e["client_id"], e["dataset"], dumps(e["values"], sort_keys=True),
-                    None, 0, e["owner_id"], e["last_contact"], stamp, stamp,
+                    None, e["owner_id"], e["last_contact"], stamp, stamp,
                 )
                 for e in payload["episodes"]
             ],
