@@ -84,8 +84,8 @@ def child_merge(store: Path, bundles: list[Path]) -> dict[str, Any]:
             merged = time.perf_counter() - began
             del payload
             steps.append({"open_s": read, "merge_s": merged, "episodes": result.episodes_added})
-        episodes = opened.count_caseload()
-        audit_ok = opened.verify_audit().ok
+        episodes = opened.caseload.count()
+        audit_ok = opened.backups.verify_audit().ok
         chains_ok = all(r.ok for r in sources(opened))
     finally:
         opened.close(backup_reason=None)

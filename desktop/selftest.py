@@ -211,8 +211,8 @@ def _check_dataset(
             )
             _expect(path.read_bytes()[:16] != b"SQLite format 3\0", "the file is not encrypted")
         with checks.check(f"{label}: record saved and read back", needed=True):
-            saved = store.save_episode(_new(raw, spec.items_key))
-            back = store.load_episode(saved.episode_id).raw
+            saved = store.episodes.save(_new(raw, spec.items_key))
+            back = store.episodes.load(saved.episode_id).raw
             differ = [h for h in ("FINITIAL", "SINITIAL", "DOB", "TRIAGED") if back[h] != raw[h]]
             _expect(not differ, f"read back differently: {', '.join(differ)}")
         with checks.check(f"{label}: locked and unlocked with the password", needed=True):
@@ -239,7 +239,7 @@ def _check_dataset(
             write_sheet_pdf(raw, spec, refdata, pdf, agency=agency, printed=NOW)
             _expect(pdf.read_bytes()[:5] == b"%PDF-", "not a PDF")
         with checks.check(f"{label}: audit trail intact"):
-            report = store.verify_audit()
+            report = store.backups.verify_audit()
             _expect(report.ok and report.events > 0, "; ".join(report.problems) or "no events")
         with checks.check(f"{label}: main window drawn"):
             _draw_window(store, saved.episode_id)

@@ -335,3 +335,11 @@ class Handover(Base):
     mapped: Mapped[str] = mapped_column(Text, default="{}")
 
     __table_args__ = (CheckConstraint("direction IN ('sent', 'received')", name="direction"),)
+
+
+DATASETS = ("cjit-q", "secure-r")
+KINDS = {"cjit": "cjit-q", "secure": "secure-r"}  # a store's kind → the dataset it keeps
+ITEM_TABLES: dict[str, type[ItemRow]] = {
+    "cjit-q": Referral,
+    "secure-r": Intervention,
+}

@@ -42,8 +42,17 @@ from sqlalchemy import select
 from desktop.domain import consent
 from desktop.domain.summary import Summary, summarise
 from desktop.storage import audit
+from desktop.storage.db import blank as _blank
+from desktop.storage.db import day as _day
+from desktop.storage.db import diff as _diff
+from desktop.storage.db import dumps as _json
+from desktop.storage.db import loads as _loads
+from desktop.storage.db import new_id
+from desktop.storage.db import raw as _raw
+from desktop.storage.db import stamp as _stamp
 from desktop.storage.errors import NotPermitted, StoreError
 from desktop.storage.models import (
+    ITEM_TABLES,
     Handover,
     MergeConflict,
     Setting,
@@ -51,18 +60,8 @@ from desktop.storage.models import (
     TransferBundle,
     User,
 )
-from desktop.storage.store import (
-    ITEM_TABLES,
-    Store,
-    _blank,
-    _day,
-    _diff,
-    _json,
-    _loads,
-    _raw,
-    _stamp,
-    new_id,
-)
+from desktop.storage.store import Store
+from desktop.storage.unit import Unit
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +113,7 @@ def public_from_private(private_raw: bytes) -> bytes:
 
 def private_key(store: Store) -> bytes | None:
     """This store's bundle private key, or None before one is made."""
-    with store._read() as s:
+    with store.reading() as s:
         row = s.get(Setting, KEY_SETTING)
         return None if row is None else base64.b64decode(row.value)
 
@@ -129,13 +128,14 @@ def ensure_private_key(store: Store) -> bytes:
         serialization.PrivateFormat.Raw,
         serialization.NoEncryption(),
     )
-    with store._write() as s:
+    with store.writing() as tx:
+        s = tx.session
         if s.get(Setting, KEY_SETTING) is not None:  # made meanwhile by another window
             row = s.get(Setting, KEY_SETTING)
             assert row is not None
             return base64.b64decode(row.value)
         s.add(Setting(key=KEY_SETTING, value=base64.b64encode(raw).decode("ascii")))
-        store._audit(s, "create", "bundle key", fingerprint(public_from_private(raw))[:32], {})
+        tx.audit("create", "bundle key", fingerprint(public_from_private(raw))[:32], {})
     return raw
 
 
@@ -226,7 +226,7 @@ def _user_rows(db: Any) -> list[dict[str, object]]:
 
 def user_names(store: Store) -> dict[str, str]:
     """Every user this store knows, including colleagues whose records came in bundles."""
-    with store._read() as s:
+    with store.reading() as s:
         return {u.id: u.name for u in s.execute(select(User)).scalars()}
 
 
@@ -279,8 +279,8 @@ def collect_team(store: Store, recipient: str, *, full: bool = False) -> Outgoin
     dataset = store.settings.dataset
     item_table = ITEM_TABLES[dataset].__tablename__
     own = store.settings.store_id
-    with store._read() as s:
-        db = _raw(s.connection())
+    with store.reading() as s:
+        db = _raw(s)
         last = _sent_before(s, "team", recipient)
         sequence = last.sequence + 1 if last is not None else 1
         full = full or last is None
@@ -526,7 +526,8 @@ def record_sent(
     store: Store, out: Outgoing, recipient: Recipient, bundle_id: str, sealed_at: datetime
 ) -> None:
     """After the file is written: the next team bundle to this recipient starts here."""
-    with store._write() as s:
+    with store.writing() as tx:
+        s = tx.session
         s.add(
             TransferBundle(
                 id=bundle_id,
@@ -540,7 +541,7 @@ def record_sent(
                 audit_seq=out.audit_seq,
                 audit_hash=out.audit_hash,
                 sealed_at=sealed_at,
-                at=store._utcnow(),
+                at=audit.utcnow(),
                 user_id=store.user.id,
                 counts=_json(out.counts),
             )
@@ -557,22 +558,20 @@ def record_sent(
                     source_client_id=out.client_id,
                     peer_agency=recipient.agency,
                     peer_kind=recipient.kind,
-                    at=store._utcnow(),
+                    at=audit.utcnow(),
                     user_id=store.user.id,
                     sheet=None,
                     mapped="{}",
                 )
             )
-            store._audit(
-                s,
+            tx.audit(
                 "handover",
                 "client",
                 out.client_id,
                 {"to agency": (None, recipient.agency), "bundle": (None, bundle_id)},
             )
         else:
-            store._audit(
-                s,
+            tx.audit(
                 "export",
                 "bundle",
                 bundle_id,
@@ -665,7 +664,7 @@ def _ensure_users(db: Any, store: Store, people: object, agency: str) -> None:
         return
     known = {r[0] for r in db.execute("SELECT id FROM users").fetchall()}
     names = {str(r[0]).lower() for r in db.execute("SELECT name FROM users").fetchall()}
-    now = _stamp(store._utcnow())
+    now = _stamp(audit.utcnow())
     for person in people:
         uid = str(person["id"])
         if uid in known:
@@ -831,8 +830,9 @@ def merge_team(store: Store, arrival: Arrival, payload: Mapping[str, Any]) -> Me
             " submission. Nothing was imported."
         )
     try:
-        with store._write() as s:
-            db = _raw(s.connection())
+        with store.writing() as tx:
+            s = tx.session
+            db = _raw(s)
             if _received_before(s, arrival.bundle_id) is not None:
                 return MergeResult(arrival.bundle_id, True, arrival.sender_agency)
             _check_sender(s, store, arrival)
@@ -857,7 +857,7 @@ def merge_team(store: Store, arrival: Arrival, payload: Mapping[str, Any]) -> Me
                     " or ask for a complete bundle ('pathway bundle export --all')."
                     " Nothing was imported."
                 )
-            return _merge(store, s, db, arrival, payload)
+            return _merge(store, tx, db, arrival, payload)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         log.warning("bundle contents unreadable: %s", type(exc).__name__)
         raise TransferError(
@@ -867,13 +867,14 @@ def merge_team(store: Store, arrival: Arrival, payload: Mapping[str, Any]) -> Me
 
 
 def _merge(
-    store: Store, s: Any, db: Any, arrival: Arrival, payload: Mapping[str, Any]
+    store: Store, tx: Unit, db: Any, arrival: Arrival, payload: Mapping[str, Any]
 ) -> MergeResult:
+    s = tx.session
     dataset = store.settings.dataset
     spec = store.refdata.datasets[dataset]
     item_table = ITEM_TABLES[dataset].__tablename__
     item_entity = spec.item_label.lower()
-    now = store._utcnow()
+    now = audit.utcnow()
     stamp_now = _stamp(now)
     work = _Merge(store, db, arrival.bundle_id, store.settings.store_id)
     _ensure_users(db, store, payload.get("users"), arrival.sender_agency)
@@ -948,7 +949,7 @@ def _merge(
                     *derived,
                 )
             )
-            store._audit(s, "merge", "client", cid, _diff({}, values))
+            tx.audit("merge", "client", cid, _diff({}, values))
             added_clients += 1
             continue
         local = _client_values(row[1], row[2], row[3])
@@ -963,7 +964,7 @@ def _merge(
                     cid,
                 )
             )
-            store._audit(s, "merge", "client", cid, diff)
+            tx.audit("merge", "client", cid, diff)
             work.changed_records += 1
             work.changed_fields += len(diff)
             work.refresh_clients.add(cid)
@@ -1030,7 +1031,7 @@ def _merge(
                     *derived,
                 )
             )
-            store._audit(s, "merge", "episode", eid, _diff({}, values))
+            tx.audit("merge", "episode", eid, _diff({}, values))
             added_episodes += 1
             continue
         if row[1] != e["client_id"]:
@@ -1050,7 +1051,7 @@ def _merge(
                 )
             )
         if diff:
-            store._audit(s, "merge", "episode", eid, diff)
+            tx.audit("merge", "episode", eid, diff)
             work.changed_records += 1
             work.changed_fields += len(diff)
             work.refresh.add(eid)
@@ -1095,7 +1096,7 @@ def _merge(
             item_inserts.append(
                 (iid, str(i["episode_id"]), int(i["position"]), _json(_plain_fields(incoming, ())))
             )
-            store._audit(s, "merge", item_entity, iid, _diff({}, incoming))
+            tx.audit("merge", item_entity, iid, _diff({}, incoming))
             added_items += 1
             if i["episode_id"] not in as_sent:
                 work.refresh.add(str(i["episode_id"]))
@@ -1106,7 +1107,7 @@ def _merge(
         diff = work.merge_fields(item_entity, iid, local, incoming, changed, str(row[1]))
         if diff:
             item_updates.append((_json(_plain_fields(local, ())), iid))
-            store._audit(s, "merge", item_entity, iid, diff)
+            tx.audit("merge", item_entity, iid, diff)
             work.changed_records += 1
             work.changed_fields += len(diff)
             work.refresh.add(str(row[1]))
@@ -1156,15 +1157,14 @@ def _merge(
             ],
         )
         for c in new_consents:
-            store._audit(
-                s,
+            tx.audit(
                 "consent",
                 "client",
                 str(c["client_id"]),
                 {str(c["kind"]): (None, c["value"]), "agencies": (None, c.get("agencies"))},
             )
 
-    deleted = _apply_deletions(store, s, db, work, list(payload.get("deleted") or []))
+    deleted = _apply_deletions(store, tx, db, work, list(payload.get("deleted") or []))
     _refresh(store, db, work)
     _save_stamps(db, work)
     _save_conflicts(db, work, stamp_now)
@@ -1199,8 +1199,7 @@ def _merge(
             counts=_json({**counts, "sender_user": sender.get("user")}),
         )
     )
-    store._audit(
-        s,
+    tx.audit(
         "import",
         "bundle",
         arrival.bundle_id,
@@ -1244,7 +1243,7 @@ def _deleted_here(db: Any, ids: Sequence[str]) -> set[str]:
 
 
 def _apply_deletions(
-    store: Store, s: Any, db: Any, work: _Merge, tombstones: list[dict[str, Any]]
+    store: Store, tx: Unit, db: Any, work: _Merge, tombstones: list[dict[str, Any]]
 ) -> int:
     """Records deleted on the sender are deleted here too (items, episodes, then clients)."""
     dataset = store.settings.dataset
@@ -1261,7 +1260,7 @@ def _apply_deletions(
             if row is None:
                 continue
             db.execute(f"DELETE FROM {item_table} WHERE id = ?", (rid,))
-            store._audit(s, "delete", item_entity, rid, _diff(_loads(row[1]), {}))
+            tx.audit("delete", item_entity, rid, _diff(_loads(row[1]), {}))
             work.refresh.add(str(row[0]))
         elif kind == "episode":
             row = db.execute("SELECT fields FROM episodes WHERE id = ?", (rid,)).fetchone()
@@ -1275,7 +1274,7 @@ def _apply_deletions(
                 " AND (record_id = ? OR episode_id = ?)",
                 (rid, rid),
             )
-            store._audit(s, "delete", "episode", rid, _diff(_loads(row[0]), {}))
+            tx.audit("delete", "episode", rid, _diff(_loads(row[0]), {}))
             work.refresh.discard(rid)
         elif kind == "client":
             row = db.execute("SELECT fields FROM clients WHERE id = ?", (rid,)).fetchone()
@@ -1284,7 +1283,7 @@ def _apply_deletions(
                 continue
             db.execute("DELETE FROM consent_events WHERE client_id = ?", (rid,))
             db.execute("DELETE FROM clients WHERE id = ?", (rid,))
-            store._audit(s, "delete", "client", rid, _diff(_loads(row[0]), {}))
+            tx.audit("delete", "client", rid, _diff(_loads(row[0]), {}))
             work.refresh_clients.discard(rid)
         else:
             continue
@@ -1473,12 +1472,12 @@ def conflicts(store: Store, *, include_decided: bool = False) -> list[ConflictVi
     spec = store.refdata.datasets[store.settings.dataset]
     names = user_names(store)
     places = _store_labels(store)
-    with store._read() as s:
+    with store.reading() as s:
         query = select(MergeConflict).order_by(MergeConflict.created_at, MergeConflict.id)
         if not include_decided:
             query = query.where(MergeConflict.status == "open")
         rows = list(s.execute(query).scalars())
-        db = _raw(s.connection())
+        db = _raw(s)
         refs: dict[str, str] = {}
         for row in rows:
             refs.setdefault(row.record_id, _record_label(db, store, row.entity, row.record_id))
@@ -1521,7 +1520,7 @@ def conflicts(store: Store, *, include_decided: bool = False) -> list[ConflictVi
 
 def _store_labels(store: Store) -> dict[str, str]:
     out = {store.settings.store_id: "this store"}
-    with store._read() as s:
+    with store.reading() as s:
         for peer, agency, counts in s.execute(
             select(TransferBundle.peer_store, TransferBundle.peer_agency, TransferBundle.counts)
             .where(TransferBundle.direction == "received")
@@ -1572,8 +1571,9 @@ def resolve(store: Store, conflict_id: str, keep: str) -> ConflictView:
     wanted = conflict_id.strip().lower()
     if len(wanted) < 4:
         raise TransferError("Give at least the first four characters of the conflict's id.")
-    with store._write() as s:
-        db = _raw(s.connection())
+    with store.writing() as tx:
+        s = tx.session
+        db = _raw(s)
         found = (
             s.execute(
                 select(MergeConflict).where(
@@ -1602,9 +1602,7 @@ def resolve(store: Store, conflict_id: str, keep: str) -> ConflictView:
         else:
             if current != chosen:
                 _write_field(db, store, kind, row.record_id, row.field, chosen)
-                store._audit(
-                    s, "resolve", row.entity, row.record_id, {row.field: (current, chosen)}
-                )
+                tx.audit("resolve", row.entity, row.record_id, {row.field: (current, chosen)})
                 work = _Merge(store, db, row.bundle_id, store.settings.store_id)
                 episode = row.episode_id if kind != "client" else None
                 if kind == "client":
@@ -1613,9 +1611,9 @@ def resolve(store: Store, conflict_id: str, keep: str) -> ConflictView:
                     work.refresh.add(episode)
                 _refresh(store, db, work)
             else:
-                store._audit(s, "resolve", row.entity, row.record_id, {})
+                tx.audit("resolve", row.entity, row.record_id, {})
             row.status = keep
-            row.resolved_at = store._utcnow()
+            row.resolved_at = audit.utcnow()
             row.resolved_by = store.user.id
     if raise_after is not None:
         raise raise_after
@@ -1640,7 +1638,7 @@ def _read_field(db: Any, store: Store, kind: str, rid: str, name: str) -> object
 
 
 def _write_field(db: Any, store: Store, kind: str, rid: str, name: str, value: object) -> None:
-    now = _stamp(store._utcnow())
+    now = _stamp(audit.utcnow())
     if kind == "client":
         row = db.execute("SELECT fields, name, notes FROM clients WHERE id = ?", (rid,)).fetchone()
         values = _client_values(*row)
@@ -1701,7 +1699,7 @@ class BundleInfo:
 
 def bundles(store: Store, direction: str | None = "received") -> list[BundleInfo]:
     """Bundles imported (or written) by this store, newest first."""
-    with store._read() as s:
+    with store.reading() as s:
         query = select(TransferBundle).order_by(TransferBundle.at.desc())
         if direction is not None:
             query = query.where(TransferBundle.direction == direction)
@@ -1747,7 +1745,7 @@ def sources(store: Store) -> list[SourceReport]:
     for b in received:
         by_store[b.peer_store].append(b)
     out = []
-    with store._read() as s:
+    with store.reading() as s:
         for peer, items in by_store.items():
             newest = max(items, key=lambda b: (b.sequence, b.at))
             row = s.get(TransferBundle, newest.id)
@@ -1785,7 +1783,7 @@ def _verify_source(
             problems.append(f"events {expected} to {ev.seq - 1} are missing")
         if ev.prev_hash != prev:
             problems.append(f"event {ev.seq} does not follow the event before it")
-        digest = audit._digest(
+        digest = audit.digest(
             ev.prev_hash, ev.seq, ev.at, ev.user_id, ev.action, ev.entity, ev.entity_id, ev.changes
         )
         if digest != ev.hash:
@@ -1805,8 +1803,8 @@ def find_client(store: Store, ref: str) -> str:
     text = ref.strip()
     if not text:
         raise TransferError("Say which client: their client reference or client id.")
-    with store._read() as s:
-        db = _raw(s.connection())
+    with store.reading() as s:
+        db = _raw(s)
         if db.execute("SELECT 1 FROM clients WHERE id = ?", (text.lower(),)).fetchone():
             return text.lower()
         found = db.execute(
@@ -1826,7 +1824,7 @@ def sharing_refusal(store: Store, client_id: str, recipient_agency: str) -> str 
     """Why this client's record may not be handed over now, or None if it may: the latest
     continuity-of-care decision (DIR briefing, seed 004) as ``consent.handover_refusal``
     reads the client's consent history."""
-    return consent.handover_refusal(store.consent_history(client_id), recipient_agency)
+    return consent.handover_refusal(store.consent.history(client_id), recipient_agency)
 
 
 def collect_handover(store: Store, client_id: str, recipient: Recipient) -> Outgoing:
@@ -1836,8 +1834,8 @@ def collect_handover(store: Store, client_id: str, recipient: Recipient) -> Outg
         raise TransferError(refusal)
     dataset = store.settings.dataset
     entities = _entities(store)
-    with store._read() as s:
-        db = _raw(s.connection())
+    with store.reading() as s:
+        db = _raw(s)
         client = db.execute(
             "SELECT fields, name FROM clients WHERE id = ?", (client_id,)
         ).fetchone()
@@ -1907,7 +1905,7 @@ def collect_handover(store: Store, client_id: str, recipient: Recipient) -> Outg
         ],
         "history": history,
     }
-    with store._read() as s:
+    with store.reading() as s:
         last = _sent_before(s, "handover", recipient.fingerprint)
     return Outgoing(
         kind="handover",
@@ -1974,8 +1972,9 @@ def receive_handover(store: Store, arrival: Arrival, payload: Mapping[str, Any])
     dataset = store.settings.dataset
     spec = store.refdata.datasets[dataset]
     try:
-        with store._write() as s:
-            db = _raw(s.connection())
+        with store.writing() as tx:
+            s = tx.session
+            db = _raw(s)
             before = _received_before(s, arrival.bundle_id)
             if before is not None:
                 done = s.get(Handover, arrival.bundle_id)
@@ -2024,10 +2023,10 @@ def receive_handover(store: Store, arrival: Arrival, payload: Mapping[str, Any])
             raw[TRANSFERRED_FROM] = note
             raw["CLIENTID"] = client_id
             raw["EPISODID"] = new_id()
-            prepared = store.prepare(raw, dataset)
+            prepared = store.episodes.prepare(raw, dataset)
             name = values.get("name")
-            store._store_episode(
-                s,
+            store.episodes.write(
+                tx,
                 dataset,
                 prepared,
                 client_name=str(name) if isinstance(name, str) and not earlier else None,
@@ -2055,7 +2054,7 @@ def receive_handover(store: Store, arrival: Arrival, payload: Mapping[str, Any])
                         for c in sharing
                     ],
                 )
-            now = store._utcnow()
+            now = audit.utcnow()
             s.add(
                 Handover(
                     id=arrival.bundle_id,
@@ -2089,8 +2088,7 @@ def receive_handover(store: Store, arrival: Arrival, payload: Mapping[str, Any])
                     counts=_json({"episodes": 1, "sender_user": sender.get("user")}),
                 )
             )
-            store._audit(
-                s,
+            tx.audit(
                 "handover",
                 "episode",
                 episode_id,
@@ -2117,7 +2115,7 @@ def receive_handover(store: Store, arrival: Arrival, payload: Mapping[str, Any])
 
 def handover_sheet(store: Store, episode_id: str) -> dict[str, Any] | None:
     """The sending team's sheet, consent and history kept with a received handover."""
-    with store._read() as s:
+    with store.reading() as s:
         row = s.execute(
             select(Handover).where(
                 Handover.episode_id == episode_id, Handover.direction == "received"

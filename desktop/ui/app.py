@@ -125,10 +125,9 @@ class Session:
         if not (isinstance(geometry, QByteArray) and window.restoreGeometry(geometry)):
             window.resize(1366, 740)
         window.show()
-        for episode_id, payload in store.drafts():
-            if episode_id is None and isinstance(payload.get("episode_id"), str):
-                window.open_episode(str(payload["episode_id"]))
-                break
+        place = store.places.last()
+        if place is not None:
+            window.open_episode(place)
 
     def _remember_geometry(self) -> None:
         if self.window is not None:

@@ -61,7 +61,7 @@ def _cjit_flags(row: CaseloadRow, consented: bool, today: date) -> str:
 
 
 class CaseloadModel(QAbstractTableModel):
-    """Rows come from ``Store.caseload`` a page at a time (``fetchMore``), never all at once.
+    """Rows come from ``store.caseload.page`` a page at a time (``fetchMore``), never all at once.
 
     Sorting and filtering are done by the store's query, so a 100,000-episode store costs
     the same as a small one.
@@ -81,8 +81,8 @@ class CaseloadModel(QAbstractTableModel):
     # -- reading
     def reload(self) -> None:
         self.beginResetModel()
-        self._total = self._store.count_caseload(self._query)
-        self._rows = self._store.caseload(self._query)
+        self._total = self._store.caseload.count(self._query)
+        self._rows = self._store.caseload.page(self._query)
         self.endResetModel()
 
     def clear(self) -> None:
@@ -126,7 +126,7 @@ class CaseloadModel(QAbstractTableModel):
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid():
             return
-        more = self._store.caseload(replace(self._query, offset=len(self._rows)))
+        more = self._store.caseload.page(replace(self._query, offset=len(self._rows)))
         if not more:
             self._total = len(self._rows)
             return

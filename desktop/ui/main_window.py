@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.count)
         self.sheet = Sheet(store.refdata.datasets[dataset], store.refdata, store.validator(dataset))
         self.sheet.agency_dat = store.settings.dat
-        self.sheet.system_values = lambda raw: store.prepare(raw, dataset)
+        self.sheet.system_values = lambda raw: store.episodes.prepare(raw, dataset)
         self.guidance: CjitGuidance | None = None
         if dataset == "cjit-q":
             self.guidance = CjitGuidance(self.sheet, store.user.name)
@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
         if self.dirty:
             self.save()
         try:
-            stored = self.store.load_episode(episode_id)
+            stored = self.store.episodes.load(episode_id)
         except StoreError as exc:
             self.say(str(exc))
             return
@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
             return
         matches = [
             m
-            for m in self.store.find_clients(finitial, sinitial, dob, sex)
+            for m in self.store.caseload.find_clients(finitial, sinitial, dob, sex)
             if m.client_id != self.client_id
         ]
         if not matches:
@@ -350,8 +350,8 @@ class MainWindow(QMainWindow):
         try:
             if self.episode_id is not None:
                 # Saved as the worker went under a client of its own: join it to this one.
-                self.store.link_episode(self.episode_id, self._match_id)
-            known = self.store.client_fields(self._match_id)
+                self.store.episodes.link(self.episode_id, self._match_id)
+            known = self.store.episodes.client_fields(self._match_id)
         except StoreError as exc:
             self.say(str(exc))
             return
@@ -385,10 +385,7 @@ class MainWindow(QMainWindow):
     def _remember_place(self, episode_id: str | None) -> None:
         """The record this worker is on, to open again after a restart, a crash or a lock."""
         try:
-            if episode_id is None:
-                self.store.discard_draft()
-            else:
-                self.store.save_draft({"episode_id": episode_id}, None)
+            self.store.places.remember(episode_id)
         except StoreError as exc:
             log.warning("remember place: %s", type(exc).__name__)
 
@@ -418,7 +415,7 @@ class MainWindow(QMainWindow):
             h for h in self._stored_client if h in self._client_headers and is_blank(raw.get(h))
         ]
         try:
-            saved = self.store.save_episode(
+            saved = self.store.episodes.save(
                 raw,
                 last_contact=last_contact(self.sheet.record, raw, self.sheet.spec.id),
                 consent_on=self.guidance.consent.consent_date() if self.guidance else None,
@@ -435,7 +432,7 @@ class MainWindow(QMainWindow):
         self._show_consent()
         if first_save:
             self._remember_place(saved.episode_id)
-            self.sheet.load(self.store.load_episode(saved.episode_id).raw)
+            self.sheet.load(self.store.episodes.load(saved.episode_id).raw)
         self.model.reload()
         self._update_count()
         if saved.client_changed and saved.other_episodes:
@@ -457,14 +454,14 @@ class MainWindow(QMainWindow):
         if self.client_id is None or not self.store.is_open:
             return []
         try:
-            return self.store.consent_history(self.client_id)
+            return self.store.consent.history(self.client_id)
         except StoreError:
             return []
 
     def _show_consent(self) -> None:
         if self.guidance is None:
             return
-        names = {u.id: u.name for u in self.store.users()} if self.store.is_open else {}
+        names = {u.id: u.name for u in self.store.users.all()} if self.store.is_open else {}
         events = self._consent_events()
 
         def said(e: ConsentRecord) -> str:
@@ -497,7 +494,7 @@ class MainWindow(QMainWindow):
             if not self.save() or self.client_id is None:
                 return
         try:
-            self.store.record_consent(
+            self.store.consent.record(
                 self.client_id,
                 "sharing",
                 value,

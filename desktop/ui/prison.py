@@ -561,7 +561,7 @@ def caseload_flags(store: Store, row: CaseloadRow, today: date | None = None) ->
         return found
     spec = store.refdata.datasets[row.dataset]
     try:
-        stored = store.load_episode(row.episode_id)
+        stored = store.episodes.load(row.episode_id)
     except StoreError:
         return ""
     day = today or date.today()
@@ -592,13 +592,13 @@ def client_episodes(store: Store, client_id: str, dob: object) -> list[EpisodeBr
     day = as_date(dob)
     if day is None:
         return []
-    rows = store.caseload(CaseloadQuery(search=day.isoformat(), limit=200))
+    rows = store.caseload.page(CaseloadQuery(search=day.isoformat(), limit=200))
     out: list[EpisodeBrief] = []
     for row in rows:
         if row.client_id != client_id:
             continue
         try:
-            out.append(EpisodeBrief.of(row.episode_id, store.load_episode(row.episode_id).raw))
+            out.append(EpisodeBrief.of(row.episode_id, store.episodes.load(row.episode_id).raw))
         except StoreError:
             continue
     return out
@@ -708,7 +708,7 @@ class PrisonMode:
             return
         episode_id = window.episode_id
         try:
-            window.store.reopen_episode(episode_id, reason.value, day)
+            window.store.episodes.reopen(episode_id, reason.value, day)
         except StoreError as exc:
             window.say(str(exc))
             return

@@ -27,7 +27,7 @@ def team(tmp_path: Path, refdata: RefData, monkeypatch: pytest.MonkeyPatch) -> T
     path = tmp_path / "team.store"
     store = kit.create(path, refdata, "cjit")
     episodes = [s.episode_id for s in kit.fill_cjit(store, refdata, markers=True)]
-    store.add_user("bob", "bob's password", "worker")
+    store.users.add("bob", "bob's password", "worker")
     store.close(backup_reason=None)
     monkeypatch.setenv("PATHWAY_USER", "amy")
     monkeypatch.setenv("PATHWAY_PASSWORD", kit.PASSWORD)

@@ -28,7 +28,7 @@ def store(store: Store, refdata: RefData) -> Store:
         rec.pop("EPISODID")
         for item in rec["referrals"]:
             item.pop("REFERID")
-        store.save_episode(rec)
+        store.episodes.save(rec)
     return store
 
 
@@ -98,12 +98,12 @@ def test_no_consent_shows_that_the_record_stays_here(window: MainWindow, qtbot: 
 
 
 def test_typing_is_saved_as_you_go(window: MainWindow, qtbot: QtBot, store: Store) -> None:
-    before = store.count_caseload()
+    before = store.caseload.count()
     window.new_episode()
     qtbot.keyClicks(window.sheet.editors["FINITIAL"].input, "Q")
     qtbot.waitUntil(lambda: window.episode_id is not None and not window.dirty, timeout=5000)
-    assert store.count_caseload() == before + 1
-    saved = store.load_episode(str(window.episode_id))
+    assert store.caseload.count() == before + 1
+    saved = store.episodes.load(str(window.episode_id))
     assert saved.raw["FINITIAL"] == "Q"
 
 
@@ -153,8 +153,8 @@ def test_lock_keeps_the_edit_and_returns_to_it(
     window.lock()
     again = Store.open(store.path, "amy", PASSWORD, refdata=refdata)
     try:
-        assert again.load_episode(episode).raw["ALCUNITS"] == "19"
-        assert (None, {"episode_id": episode}) in again.drafts()
+        assert again.episodes.load(episode).raw["ALCUNITS"] == "19"
+        assert again.places.last() == episode
     finally:
         again.close(backup_reason=None)
 
@@ -248,29 +248,29 @@ def test_a_returning_client_is_offered_before_a_new_one_is_made(
 ) -> None:
     """NDTMS links episodes on initials, date of birth and sex: offer the existing client,
     and a returning client gets a new episode, never a re-opened one (CJIT FAQ)."""
-    known = store.load_episode(window.model.row_at(0).episode_id)
+    known = store.episodes.load(window.model.row_at(0).episode_id)
     window.new_episode()
     sheet = window.sheet
     sheet.apply({h: known.raw[h] for h in ("FINITIAL", "SINITIAL", "DOB", "SEX")})
     assert window.use_match.isVisibleTo(window)
     assert "already recorded" in window.match.text()
-    before = store.count_caseload()
+    before = store.caseload.count()
     window._use_match()
     assert window.client_id == known.client_id
     assert window.episode_id is not None
     assert window.episode_id != known.episode_id
-    assert store.count_caseload() == before + 1
-    assert store.load_episode(window.episode_id).client_id == known.client_id
+    assert store.caseload.count() == before + 1
+    assert store.episodes.load(window.episode_id).client_id == known.client_id
 
 
 def test_the_returning_client_offer_asks_the_store_only_when_the_attributors_change(
     window: MainWindow, qtbot: QtBot, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Typing elsewhere on a new contact does not search the clients on every keystroke."""
-    known = store.load_episode(window.model.row_at(0).episode_id)
+    known = store.episodes.load(window.model.row_at(0).episode_id)
     asked: list[object] = []
-    real = store.find_clients
-    monkeypatch.setattr(store, "find_clients", lambda *a: asked.append(a) or real(*a))
+    real = store.caseload.find_clients
+    monkeypatch.setattr(store.caseload, "find_clients", lambda *a: asked.append(a) or real(*a))
     window.new_episode()
     window.sheet.apply({h: known.raw[h] for h in ("FINITIAL", "SINITIAL", "DOB", "SEX")})
     assert len(asked) == 1
