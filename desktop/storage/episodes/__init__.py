@@ -1,16 +1,22 @@
-"""Clients, episodes and their referrals or interventions: the only writer of their rows
-for a worker's records.
+"""Clients, episodes and their referrals or interventions: the only writer of their rows.
 
 Every row of ``clients``, ``episodes``, ``referrals`` and ``interventions``, and every
 column derived from the values (state, dates, consent, findings, the client's
-attributors), that a worker's save, an import, a demo load, a re-open, a link or a delete
-makes is written by :class:`Episodes` (``store.episodes``). What the caseload sorts on is
-derived again whenever the values change.
+attributors), is written by this package: a worker's save, an import, a demo load, a
+re-open, a link or a delete (:class:`Episodes`, ``store.episodes``), and a merge of another
+laptop's bundle (:class:`MergedRows`, ``store.episodes.merged``: ``desktop.storage.transfer``
+decides what to take, the rows are written here). What the caseload sorts on is derived
+again whenever the values change.
 """
 
 from desktop.storage.episodes.layout import (
     CLIENT_EXTRA,
     EPISODE_EXTRA,
+    GONE,
+    ChangedEpisode,
+    ItemRow,
+    NewClient,
+    NewEpisode,
     Split,
     client_columns,
     client_values,
@@ -19,13 +25,20 @@ from desktop.storage.episodes.layout import (
     plain_fields,
     split,
 )
+from desktop.storage.episodes.merged import MergedRows
 from desktop.storage.episodes.saving import Episodes, ImportResult, SavedEpisode, StoredEpisode
 
 __all__ = [
     "CLIENT_EXTRA",
     "EPISODE_EXTRA",
+    "GONE",
+    "ChangedEpisode",
     "Episodes",
     "ImportResult",
+    "ItemRow",
+    "MergedRows",
+    "NewClient",
+    "NewEpisode",
     "SavedEpisode",
     "Split",
     "StoredEpisode",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from desktop.domain.spec import DatasetSpec, Level
 from desktop.domain.summary import Summary
@@ -17,6 +18,7 @@ from desktop.storage.db import blank, day, loads
 
 CLIENT_EXTRA = ("name", "notes")  # kept beside a client's NDTMS fields, never sent to NDTMS
 EPISODE_EXTRA = ("notes",)
+GONE = object()  # what a record deleted since reads as (``MergedRows.field``)
 
 
 @dataclass(slots=True)
@@ -85,3 +87,37 @@ def episode_columns(summary: Summary) -> tuple[object, ...]:
         summary.errors,
         summary.warnings,
     )
+
+
+class NewClient(NamedTuple):
+    """A client merged in whole. ``derived``: its five derived columns as the sending
+    laptop worked them out, or None to work them out here."""
+
+    id: str
+    values: Mapping[str, object]
+    created_at: str
+    derived: Sequence[object] | None
+
+
+class NewEpisode(NamedTuple):
+    id: str
+    client_id: str
+    values: Mapping[str, object]
+    owner_id: str
+    last_contact: object
+    created_at: str
+    derived: Sequence[object] | None  # the six derived columns, or None
+
+
+class ChangedEpisode(NamedTuple):
+    id: str
+    values: Mapping[str, object]
+    last_contact: object
+    version: int
+
+
+class ItemRow(NamedTuple):
+    id: str
+    episode_id: str
+    position: int
+    values: Mapping[str, object]

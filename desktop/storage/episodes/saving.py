@@ -24,6 +24,7 @@ from desktop.storage.episodes.layout import (
     episode_columns,
     split,
 )
+from desktop.storage.episodes.merged import MergedRows
 from desktop.storage.errors import ImportRejected, NotPermitted, RecordNotFound, StoreError
 from desktop.storage.models import ITEM_TABLES, KINDS, Client, ConsentEvent, Episode
 from desktop.storage.unit import Unit
@@ -73,6 +74,7 @@ class Episodes:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.merged = MergedRows(store)  # the rows a merge of another laptop's bundle writes
 
     # ------------------------------------------------------------------ a worker's records
 
