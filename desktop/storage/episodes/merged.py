@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 
 class MergedRows:
-    """Client, episode and item rows as a merge writes them (the caller audits them)."""
+    """Client, episode and item rows as a merge writes them. The caller audits the records
+    it adds and changes; a removal is audited here, with the values removed."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
