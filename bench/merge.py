@@ -84,8 +84,8 @@ def child_merge(store: Path, bundles: list[Path]) -> dict[str, Any]:
             merged = time.perf_counter() - began
             del payload
             steps.append({"open_s": read, "merge_s": merged, "episodes": result.episodes_added})
-        episodes = opened.count_caseload()
-        audit_ok = opened.verify_audit().ok
+        episodes = opened.caseload.count()
+        audit_ok = opened.backups.verify_audit().ok
         chains_ok = all(r.ok for r in sources(opened))
     finally:
         opened.close(backup_reason=None)
@@ -135,13 +135,13 @@ def child_floor(store: Path, bundles: list[Path]) -> dict[str, Any]:
             ],
         )
         conn.executemany(
-            "INSERT INTO episodes (id, client_id, dataset, fields, notes, draft, owner_id,"
+            "INSERT INTO episodes (id, client_id, dataset, fields, notes, owner_id,"
             " last_contact, created_at, updated_at, state, errors, warnings, version)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,'',0,0,1)",
+            " VALUES (?,?,?,?,?,?,?,?,?,'',0,0,1)",
             [
                 (
                     e["id"], e["client_id"], e["dataset"], dumps(e["values"], sort_keys=True),
-                    None, 0, e["owner_id"], e["last_contact"], stamp, stamp,
+                    None, e["owner_id"], e["last_contact"], stamp, stamp,
                 )
                 for e in payload["episodes"]
             ],

@@ -1,7 +1,7 @@
 """Encrypted store speed: durable saves, unlocking, and a large demo store.
 
 1. Durable save of a complete CJIT episode (new, then an update of one field): median and
-   p99 of ``Store.save_episode``, against a floor measured in the same run on the same
+   p99 of ``store.episodes.save``, against a floor measured in the same run on the same
    rows: a bare keyed ``sqlcipher3`` connection (same pragmas, same schema, in a second
    store file) that writes exactly the rows the store wrote for that save (client,
    episode, referrals, consent event, audit events, audit head) in one ``BEGIN
@@ -276,9 +276,9 @@ def bench_saves(tmp: Path, refdata: Any, saves: int) -> dict[str, Any]:
                 work = recs[: WARMUP + saves]
             else:
                 # The stored episodes as the window would load them (ids filled), one field changed.
-                work = [_changed(store.load_episode(eid).raw) for _cid, eid in saved]
+                work = [_changed(store.episodes.load(eid).raw) for _cid, eid in saved]
             for i, raw in enumerate(work):
-                t, s = _timed(partial(store.save_episode, raw))
+                t, s = _timed(partial(store.episodes.save, raw))
                 if phase == "new":
                     saved.append((s.client_id, s.episode_id))
                 elif s.version != 2:
@@ -293,16 +293,16 @@ def bench_saves(tmp: Path, refdata: Any, saves: int) -> dict[str, Any]:
             extra = (
                 recs[WARMUP + saves :]
                 if phase == "new"
-                else [_changed(store.load_episode(eid).raw) for _cid, eid in saved[:COUNTED]]
+                else [_changed(store.episodes.load(eid).raw) for _cid, eid in saved[:COUNTED]]
             )
             with _statement_counter() as counts:
                 for raw in extra:
-                    store.save_episode(raw)
+                    store.episodes.save(raw)
             n_extra = len(extra)
             validate_t = []
             for raw in work[WARMUP:]:
                 start = time.perf_counter()
-                rec = store.prepare(raw, "cjit-q")
+                rec = store.episodes.prepare(raw, "cjit-q")
                 summarise(store.validator("cjit-q"), refdata, rec, store.context())
                 validate_t.append(time.perf_counter() - start)
             capture.last_seq = capture.max_seq()
@@ -406,16 +406,16 @@ def bench_demo(tmp: Path, refdata: Any, episodes: int) -> dict[str, Any]:
     out["checks_clean"] = [str(r[0]) for r in quick] == ["ok"] and not cipher
     out["open_s"], store = _timed(lambda: Store.open(path, "demo", "demo", refdata=refdata))
     try:
-        out["integrity_problems_s"], problems = _timed(store.integrity_problems)
+        out["integrity_problems_s"], problems = _timed(store.backups.integrity_problems)
         out["integrity_problems"] = problems
-        out["backup_s"], info = _timed(store.backup)
+        out["backup_s"], info = _timed(store.backups.backup)
         out["backup_mb"] = info.path.stat().st_size / 1e6
         query = CaseloadQuery(limit=50)
         pages, counts = [], []
         for _ in range(UNLOCK_RUNS):
-            t, page = _timed(lambda: store.caseload(query))
+            t, page = _timed(lambda: store.caseload.page(query))
             pages.append(t)
-            t, total = _timed(lambda: store.count_caseload(query))
+            t, total = _timed(lambda: store.caseload.count(query))
             counts.append(t)
         out["caseload_page_first_s"], out["caseload_page_median_s"] = (
             pages[0],

@@ -107,7 +107,7 @@ def test_window_locks_after_the_minutes_set_and_keeps_its_size(
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     session = Session(app, store.path, refdata, "amy")
-    session._show(store)
+    session.show_window(store)
     window = session.window
     assert window is not None
     qtbot.addWidget(window)
@@ -119,7 +119,7 @@ def test_window_locks_after_the_minutes_set_and_keeps_its_size(
 
     again = Store.open(store.path, "amy", PASSWORD, refdata=refdata)
     second = Session(app, store.path, refdata, "amy")
-    second._show(again)
+    second.show_window(again)
     assert second.window is not None
     qtbot.addWidget(second.window)
     try:
@@ -140,7 +140,7 @@ def test_a_second_window_on_the_same_store_is_told_in_plain_words(
     dialog = UnlockDialog(store.path, refdata, user="amy")
     qtbot.addWidget(dialog)
     dialog.password.setText(PASSWORD)
-    dialog._unlock()
+    dialog.unlock()
     assert dialog.store is None
     assert dialog.message.text() == (
         "This store is already open in another Pathway window on this laptop."

@@ -86,7 +86,7 @@ def _row_where(window: MainWindow, want: Callable[[dict[str, object]], bool]) ->
         model.fetchMore()
     for i in range(model.rowCount()):
         episode_id = model.row_at(i).episode_id
-        if want(store.load_episode(episode_id).raw):
+        if want(store.episodes.load(episode_id).raw):
             return episode_id
     raise LookupError("no demo episode fits")
 
@@ -179,7 +179,7 @@ class Shots:
         store = self.open(self.prison_path)
         window = _window(store, self.app)
         try:
-            rows = store.caseload(CaseloadQuery(dataset="secure-r", limit=1))
+            rows = store.caseload.page(CaseloadQuery(dataset="secure-r", limit=1))
             window.editing.open(rows[0].episode_id)
             return [_save(window, "prison-sheet", self.app)]
         finally:
@@ -203,10 +203,10 @@ class Shots:
             episode = _row_where(window, lambda r: r.get("CONSENT") == "Y"
                                  and str(r.get("TRIAGED", "9")) <= end.isoformat()
                                  and str(r.get("DISD") or "9") >= start)  # fmt: skip
-            raw = store.load_episode(episode).raw
+            raw = store.episodes.load(episode).raw
             raw["ALCUNITS"] = 999
             raw["ETHNIC"] = ""
-            store.save_episode(raw)
+            store.episodes.save(raw)
             check = month_end.show_check()
             check.resize(1100, 700)
             for job in month_end.jobs.active:

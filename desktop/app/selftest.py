@@ -94,14 +94,14 @@ class Checks:
             yield
         except Exception as exc:
             self.outcome.failed.append((name, _reason(exc)))
-            self._say(f"FAILED  {name}: {_reason(exc)}")
+            self.say(f"FAILED  {name}: {_reason(exc)}")
             if needed:
                 raise _Skip from None
             return
         self.outcome.passed.append(name)
-        self._say(f"ok      {name} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+        self.say(f"ok      {name} ({(time.perf_counter() - started) * 1000:.0f} ms)")
 
-    def _say(self, line: str) -> None:
+    def say(self, line: str) -> None:
         self.out.write(line + "\n")
         self.out.flush()
 
@@ -213,8 +213,8 @@ def _check_dataset(
             )
             _expect(path.read_bytes()[:16] != b"SQLite format 3\0", "the file is not encrypted")
         with checks.check(f"{label}: record saved and read back", needed=True):
-            saved = store.save_episode(_new(raw, spec.items_key))
-            back = store.load_episode(saved.episode_id).raw
+            saved = store.episodes.save(_new(raw, spec.items_key))
+            back = store.episodes.load(saved.episode_id).raw
             differ = [h for h in ("FINITIAL", "SINITIAL", "DOB", "TRIAGED") if back[h] != raw[h]]
             _expect(not differ, f"read back differently: {', '.join(differ)}")
         with checks.check(f"{label}: locked and unlocked with the password", needed=True):
@@ -241,7 +241,7 @@ def _check_dataset(
             write_sheet_pdf(raw, spec, refdata, pdf, agency=agency, printed=NOW)
             _expect(pdf.read_bytes()[:5] == b"%PDF-", "not a PDF")
         with checks.check(f"{label}: audit trail intact"):
-            report = store.verify_audit()
+            report = store.backups.verify_audit()
             _expect(report.ok and report.events > 0, "; ".join(report.problems) or "no events")
         with checks.check(f"{label}: main window drawn"):
             _draw_window(store, saved.episode_id)
@@ -284,7 +284,7 @@ def run(out: TextIO | None = None, *, folder: Path | None = None) -> int:
     """Run every check; print one line each and a summary. 0 when all passed."""
     checks = Checks(out if out is not None else sys.stdout)
     where = "the built application" if resources.frozen() else "source"
-    checks._say(f"{APP_NAME} self-test ({CMSID}, from {where}, Python {sys.version.split()[0]})")
+    checks.say(f"{APP_NAME} self-test ({CMSID}, from {where}, Python {sys.version.split()[0]})")
     with tempfile.TemporaryDirectory(prefix="pathway-self-test-", dir=folder) as name:
         tmp = Path(name)
         refdata: RefData | None = None
@@ -305,9 +305,9 @@ def run(out: TextIO | None = None, *, folder: Path | None = None) -> int:
     outcome = checks.outcome
     total = len(outcome.passed) + len(outcome.failed)
     if outcome.failed:
-        checks._say(f"self-test FAILED: {len(outcome.failed)} of {total} checks failed")
+        checks.say(f"self-test FAILED: {len(outcome.failed)} of {total} checks failed")
         return 1
-    checks._say(f"self-test passed: {total} checks")
+    checks.say(f"self-test passed: {total} checks")
     return 0
 
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from desktop.cli.common import UsageError, open_store, store_arg
+from desktop.domain.datasets import KINDS
 from desktop.domain.period import Period
 from desktop.domain.spec import RefData
 from desktop.export.report import monthly_report
-from desktop.storage.store import KINDS
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -24,9 +24,10 @@ from desktop.cli.common import (
     store_path,
     user_name,
 )
+from desktop.domain.datasets import KINDS
 from desktop.domain.spec import RefData
 from desktop.storage.demo import DEMO_PASSWORD, DEMO_USER
-from desktop.storage.store import KINDS, Store
+from desktop.storage.store import Store
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -139,13 +140,13 @@ def _users(args: argparse.Namespace, refdata: RefData) -> int:
     with open_store(args, refdata) as store:
         if args.users_command == "add":
             password = secret("PATHWAY_NEW_PASSWORD", f"Password for {args.name}: ", confirm=True)
-            info = store.add_user(args.name, password, args.role)
+            info = store.users.add(args.name, password, args.role)
             print(f"Added {info.name} ({info.role}).")
         elif args.users_command == "remove":
-            store.remove_user(args.name)
+            store.users.remove(args.name)
             print(f"Removed {args.name}; their password no longer opens this store.")
         else:
-            for info in store.users():
+            for info in store.users.all():
                 print(f"{info.name}\t{info.role}")
     return 0
 
@@ -155,10 +156,10 @@ def _passwd(args: argparse.Namespace, refdata: RefData) -> int:
     with Store.open(store_path(args), user_name(), old, refdata=refdata) as store:
         new = secret("PATHWAY_NEW_PASSWORD", "New password: ", confirm=True)
         if args.for_user:
-            store.reset_password(args.for_user, new)
+            store.users.reset_password(args.for_user, new)
             print(f"New password set for {args.for_user}.")
         else:
-            store.change_password(old, new)
+            store.users.change_password(old, new)
             print("Your password is changed.")
     return 0
 
@@ -173,7 +174,7 @@ def _import(args: argparse.Namespace, refdata: RefData) -> int:
         except ValueError:
             raise UsageError(f"{args.today!r} is not a date (YYYY-MM-DD)") from None
     with open_store(args, refdata) as store:
-        result = store.import_records(records, today=today)
+        result = store.episodes.import_records(records, today=today)
     print(f"Imported {result.episodes} episodes ({result.warnings} warnings to look at).")
     return 0
 
@@ -188,7 +189,7 @@ def _backup(args: argparse.Namespace, refdata: RefData) -> int:
             print(f"{info.taken:%Y-%m-%d %H:%M:%S}\t{info.reason}\t{info.path}")
         return 0
     with open_store(args, refdata) as store:
-        info = store.backup("manual")
+        info = store.backups.backup("manual")
         print(f"Backup checked and kept: {info.path}")
         store.close(backup_reason=None)
     return 0
@@ -207,9 +208,9 @@ def _restore(args: argparse.Namespace, refdata: RefData) -> int:
 
 def _verify(args: argparse.Namespace, refdata: RefData) -> int:
     with open_store(args, refdata) as store:
-        problems = store.integrity_problems()
-        report = store.verify_audit()
-        counts = store.counts()
+        problems = store.backups.integrity_problems()
+        report = store.backups.verify_audit()
+        counts = store.backups.counts()
         store.close(backup_reason=None)
     for problem in problems:
         print(f"damaged: {problem}")
@@ -225,7 +226,7 @@ def _verify(args: argparse.Namespace, refdata: RefData) -> int:
 
 def _audit(args: argparse.Namespace, refdata: RefData) -> int:
     with open_store(args, refdata) as store:
-        report = store.verify_audit()
+        report = store.backups.verify_audit()
         store.close(backup_reason=None)
     for problem in report.problems:
         print(f"audit trail: {problem}")

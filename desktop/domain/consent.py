@@ -19,6 +19,10 @@ from desktop.domain.workflow import consent_decision
 
 SHARING = "sharing"
 
+ORDER = ("recorded_on", "recorded_at")
+"""The order of a client's consent decisions, NDTMS and sharing alike: by the day each was
+recorded for, then the moment it was entered. The last one is the decision in force."""
+
 
 class ConsentEvent(Protocol):
     """A dated consent decision: kind 'ndtms' or 'sharing'; given, refused or withdrawn."""
@@ -42,14 +46,23 @@ E = TypeVar("E", bound=ConsentEvent)
 def latest_sharing(events: Iterable[E]) -> E | None:
     """The client's continuity-of-care decision in force: the latest 'sharing' event.
 
-    ``events`` come oldest first (by the day recorded, then when entered), as the store
-    lists a client's consent history; None when sharing was never asked.
+    ``events`` come oldest first (in :data:`ORDER`), as the store lists a client's consent
+    history; None when sharing was never asked.
     """
     latest: E | None = None
     for event in events:
         if event.kind == SHARING:
             latest = event
     return latest
+
+
+def latest_value(events: Iterable[tuple[object, object, str]]) -> str | None:
+    """The decision in force among ``(recorded_on, recorded_at, value)`` events as stored
+    (ISO text): the last in :data:`ORDER`, wherever the events were listed from. Of two
+    entered at the very same moment the greater value is taken, so that two laptops merging
+    the same events come to the same decision. None for no events."""
+    latest = max(((str(on), str(at), str(value)) for on, at, value in events), default=None)
+    return None if latest is None else latest[2]
 
 
 def agency_named(agencies: str | None, agency: str) -> bool:

@@ -22,15 +22,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import select
-
 from desktop.domain.datasets import Workflow, profile
 from desktop.domain.period import Period, quarter_of
 from desktop.domain.spec import DatasetSpec, RefData
 from desktop.domain.values import age_on, is_blank, parse_code, parse_date, say_date
 from desktop.storage.errors import NotPermitted, StoreError
-from desktop.storage.models import Client, Episode
-from desktop.storage.store import ITEM_TABLES, Store
+from desktop.storage.extract import report_rows
+from desktop.storage.store import Store
 
 NOT_RECORDED = "Not recorded"
 UNDER_18 = "Under 18"
@@ -561,45 +559,12 @@ def _secure(
 def read_rows(store: Store, dataset: str) -> Iterator[EpisodeRow]:
     """Every episode of ``dataset`` in the store, with only the fields the report uses.
 
-    Names, notes and every other field stay in the store. Episodes and items are read in
-    episode order and joined as they stream, so memory stays flat as the store grows.
+    Names, notes and every other field stay in the store; the rows stream from it, so
+    memory stays flat as the store grows.
     """
-    fields = profile(dataset).report_fields
-    item_fields = profile(dataset).report_item_fields
-    table = ITEM_TABLES[dataset]
-    episodes = (
-        select(Episode.id, Episode.fields, Client.fields)
-        .join(Client, Episode.client_id == Client.id)
-        .where(Episode.dataset == dataset)
-        .order_by(Episode.id)
-        .execution_options(yield_per=500)
-    )
-    items = (
-        select(table.episode_id, table.fields)
-        .join(Episode, table.episode_id == Episode.id)
-        .where(Episode.dataset == dataset)
-        .order_by(table.episode_id, table.position)
-        .execution_options(yield_per=500)
-    )
-    with store._read() as s:
-        item_rows = iter(s.execute(items))
-        pending = next(item_rows, None)
-        for episode_id, episode_json, client_json in s.execute(episodes):
-            raw = {**_loads(client_json), **_loads(episode_json)}
-            own: list[Mapping[str, object]] = []
-            while pending is not None and pending[0] <= episode_id:
-                if pending[0] == episode_id:
-                    values = _loads(pending[1])
-                    own.append({h: values[h] for h in item_fields if h in values})
-                pending = next(item_rows, None)
-            yield EpisodeRow(fields={h: raw[h] for h in fields if h in raw}, items=tuple(own))
-
-
-def _loads(text: str | None) -> dict[str, object]:
-    if not text:
-        return {}
-    value = json.loads(text)
-    return value if isinstance(value, dict) else {}
+    used = profile(dataset)
+    for fields, items in report_rows(store, dataset, used.report_fields, used.report_item_fields):
+        yield EpisodeRow(fields=fields, items=items)
 
 
 def monthly_report(

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desktop.storage.db import raw, stamp
 from desktop.storage.models import AuditEvent, Setting
 
 HEAD_KEY = "audit_head"
@@ -35,7 +36,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _digest(
+def digest(
     prev: str,
     seq: int,
     at: datetime,
@@ -116,19 +117,18 @@ def append_all(
         seq, prev = _current_head(session, store_id)
     rows: list[tuple[object, ...]] = []
     for ev in events:
-        digest = _digest(
+        hashed = digest(
             prev, seq, ev.at, ev.user_id, ev.action, ev.entity, ev.entity_id, ev.changes
         )
         rows.append(
-            (seq, _stamp(ev.at), ev.user_id, ev.action, ev.entity, ev.entity_id, ev.changes,
-             prev, digest)
+            (seq, stamp(ev.at), ev.user_id, ev.action, ev.entity, ev.entity_id, ev.changes,
+             prev, hashed)
         )  # fmt: skip
-        prev = digest
+        prev = hashed
         seq += 1
     # Plain statements on the transaction's own connection: this runs on every save, and
     # the ORM's bulk path costs more than the two statements themselves.
-    db = session.connection().connection.dbapi_connection
-    assert db is not None
+    db = raw(session)
     db.executemany(
         "INSERT INTO audit_events (seq, at, user_id, action, entity, entity_id, changes,"
         " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -140,11 +140,6 @@ def append_all(
         (HEAD_KEY, f"{seq - 1}:{prev}"),
     )
     return seq - 1, prev
-
-
-def _stamp(moment: datetime) -> str:
-    """A timestamp as SQLAlchemy's DateTime stores it in SQLite (the ORM reads it back)."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _current_head(session: Session, store_id: str) -> tuple[int, str]:
@@ -171,29 +166,61 @@ class AuditReport:
         return not self.problems
 
 
-def verify(session: Session, store_id: str) -> AuditReport:
-    """Walk the whole chain; report every break in the worker's words."""
+class Event(Protocol):
+    """An audit event as stored (this store's own, or one copied from another store)."""
+
+    seq: int
+    at: datetime
+    user_id: str | None
+    action: str
+    entity: str
+    entity_id: str | None
+    changes: str
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """What walking a chain found: its breaks, how many events, and where it ended."""
+
+    problems: list[str]
+    events: int
+    last_seq: int
+    last_hash: str
+
+
+def walk(events: Iterable[Event], start: str) -> Walk:
+    """Walk a chain of events in ``seq`` order from the hash ``start`` (its genesis):
+    every gap, event out of line and altered event, in the worker's words."""
     problems: list[str] = []
-    prev = genesis(store_id)
+    prev = start
     expected_seq = 1
     count = 0
-    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
-    for ev in rows:
+    for ev in events:
         count += 1
         if ev.seq != expected_seq:
             problems.append(f"events {expected_seq} to {ev.seq - 1} are missing")
         if ev.prev_hash != prev:
             problems.append(f"event {ev.seq} does not follow the event before it")
-        digest = _digest(
+        hashed = digest(
             ev.prev_hash, ev.seq, ev.at, ev.user_id, ev.action, ev.entity, ev.entity_id, ev.changes
         )
-        if digest != ev.hash:
+        if hashed != ev.hash:
             problems.append(f"event {ev.seq} has been altered")
         prev = ev.hash
         expected_seq = ev.seq + 1
+    return Walk(problems, count, expected_seq - 1, prev)
+
+
+def verify(session: Session, store_id: str) -> AuditReport:
+    """Walk the whole chain; report every break in the worker's words."""
+    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
+    found = walk(rows, genesis(store_id))
+    problems = found.problems
     head = session.get(Setting, HEAD_KEY)
-    if count and head is None:
+    if found.events and head is None:
         problems.append("the record of the newest event is missing")
-    elif head is not None and head.value != f"{expected_seq - 1}:{prev}":
+    elif head is not None and head.value != f"{found.last_seq}:{found.last_hash}":
         problems.append("events have been removed from the end of the trail")
-    return AuditReport(events=count, problems=tuple(problems))
+    return AuditReport(events=found.events, problems=tuple(problems))

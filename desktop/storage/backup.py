@@ -22,15 +22,40 @@ from typing import Any
 
 from desktop.app.files import fsync_dir
 from desktop.storage.engine import key_pragma, raw_connect
+from desktop.storage.errors import (
+    SQLITE_CORRUPT,
+    SQLITE_ERROR,
+    SQLITE_FULL,
+    SQLITE_IOERR,
+    SQLITE_NOTADB,
+    BackupChoice,
+)
+from desktop.storage.location import backups_folder
 
 KEEP = 10
 SUFFIX = ".backup"
 KEYS_SUFFIX = ".keys"
+# ``sqlcipher_export()`` reports a failed copy as SQLITE_ERROR whose message is SQLite's own
+# text for the real result code (``sqlite3ErrStr``); the code is read back from that text.
+_EXPORT_CODES = {
+    "database or disk is full": SQLITE_FULL,
+    "disk I/O error": SQLITE_IOERR,
+    "database disk image is malformed": SQLITE_CORRUPT,
+    "file is not a database": SQLITE_NOTADB,
+}
 _NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>\d{8}-\d{6}-\d{6})-(?P<reason>[a-z-]+)\.backup$")
 
 
 class BackupFailed(Exception):
-    """The copy could not be made or did not check out; the store itself is untouched."""
+    """The copy could not be made or did not check out; the store itself is untouched.
+
+    ``sqlite_errorcode`` is the SQLite result code of the error behind it, if any (the
+    same attribute the driver's own errors carry), so a full disk is still told apart.
+    """
+
+    def __init__(self, message: str, sqlite_errorcode: int | None = None) -> None:
+        super().__init__(message)
+        self.sqlite_errorcode = sqlite_errorcode
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +117,13 @@ def export_copy(conn: Any, key: bytes | bytearray, target: Path) -> dict[str, in
         conn.execute("BEGIN")
         try:
             counts = row_counts(conn)
-            conn.execute("SELECT sqlcipher_export('copy')").fetchall()
+            try:
+                conn.execute("SELECT sqlcipher_export('copy')").fetchall()
+            except Exception as exc:
+                code = _EXPORT_CODES.get(str(exc))
+                if getattr(exc, "sqlite_errorcode", None) == SQLITE_ERROR and code is not None:
+                    exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+                raise
             conn.execute(f"PRAGMA copy.user_version = {_user_version(conn)}")
         finally:
             conn.execute("COMMIT")
@@ -110,7 +141,8 @@ def check_copy(path: Path, key: bytes | bytearray, counts: dict[str, int] | None
     try:
         conn = raw_connect(path, key)
     except Exception as exc:
-        raise BackupFailed(f"the copy does not open ({exc})") from None
+        code = getattr(exc, "sqlite_errorcode", None)
+        raise BackupFailed(f"the copy does not open ({exc})", code) from None
     try:
         problems = integrity_problems(conn)
         if problems:
@@ -177,6 +209,12 @@ def list_backups(folder: Path, stem: str | None = None) -> list[BackupInfo]:
     return found
 
 
+def newest_backup(store: Path) -> BackupChoice | None:
+    """The newest checked backup of a store, as offered when the store is damaged."""
+    found = list_backups(backups_folder(store), store.stem)
+    return BackupChoice(found[0].path, found[0].taken) if found else None
+
+
 def prune(folder: Path, stem: str, keep: int = KEEP) -> list[Path]:
     """Remove all but the newest ``keep`` backups (never fewer than one)."""
     removed: list[Path] = []
@@ -211,6 +249,7 @@ __all__ = [
     "key_pragma",
     "list_backups",
     "make_backup",
+    "newest_backup",
     "prune",
     "row_counts",
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.domain.datasets import BY_KIND
+from desktop.domain.datasets import BY_KIND, KINDS
 from desktop.domain.spec import RefData
 from desktop.domain.synthetic import records as synthetic_records
-from desktop.storage.store import KINDS, Store, new_id
+from desktop.storage.db import new_id
+from desktop.storage.store import Store
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"
@@ -49,8 +50,8 @@ def make_demo_store(
             rec["AGNCY"] = agency
             batch.append(rec)
             if len(batch) == BATCH:
-                store.load_synthetic(batch, dataset)
+                store.episodes.load_synthetic(batch, dataset)
                 batch = []
         if batch:
-            store.load_synthetic(batch, dataset)
+            store.episodes.load_synthetic(batch, dataset)
     return episodes

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite.pysqlcipher import SQLiteDialect_pysqlcipher
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.pool import QueuePool
 
-from desktop.storage.errors import StoreError
+from desktop.storage.errors import SQLITE_NOTADB, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +157,12 @@ def connection_settings(conn: Any) -> dict[str, str]:
 def raw_connect(path: Path, key: bytes | bytearray) -> Any:
     """A keyed, configured ``sqlcipher3`` connection in autocommit mode (we issue BEGIN)."""
     if path.exists() and path.stat().st_size == 0:
-        # SQLite would quietly make an empty database of it; an empty store file is damage.
-        raise sqlcipher3.DatabaseError("file is not a database")
+        # SQLite would quietly make an empty database of it; an empty store file is damage,
+        # reported as SQLite reports any file that is not a database.
+        error = sqlcipher3.DatabaseError("file is not a database")
+        error.sqlite_errorcode = SQLITE_NOTADB
+        error.sqlite_errorname = "SQLITE_NOTADB"
+        raise error
     conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
         configure(conn, key)

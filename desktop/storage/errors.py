@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+# SQLite's primary result codes that mean something to a worker (https://sqlite.org/rescode.html).
+SQLITE_ERROR = 1
+SQLITE_BUSY = 5
+SQLITE_IOERR = 10
+SQLITE_CORRUPT = 11
+SQLITE_FULL = 13
+SQLITE_CONSTRAINT = 19
+SQLITE_NOTADB = 26
+
 
 class StoreError(Exception):
     """Base class: the message is for the worker; nothing here holds client data."""

@@ -17,17 +17,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import sqlcipher3
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from desktop.storage.models import ExportBatch
-from desktop.storage.store import ITEM_TABLES, Store, new_id
+from desktop.storage import audit
+from desktop.storage.consent import current_ndtms
+from desktop.storage.db import loads, new_id, raw, stamp, translate, unstamp
+from desktop.storage.models import ITEM_TABLES, Client, Episode, ExportBatch
+from desktop.storage.store import Store
+from desktop.storage.unit import Unit
 
 BATCH = 1000
 """Episodes read at a time."""
@@ -36,15 +41,6 @@ CACHE_KIB = 32 * 1024
 """SQLite's page cache while an extract runs (each client's consent and record is looked
 up by id, so a larger cache saves decrypting the same pages again). A fixed size, put back
 afterwards: memory does not grow with the store."""
-
-
-def _stamp(moment: datetime) -> str:
-    """A timestamp as SQLAlchemy's DateTime stores it in SQLite (so text comparison works)."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _unstamp(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,24 +109,8 @@ class ExportRecord:
     sha256: str
 
 
-def _loads(text: str | None) -> dict[str, object]:
-    if not text:
-        return {}
-    value = json.loads(text)
-    return value if isinstance(value, dict) else {}
-
-
-def _raw(s: Session) -> Any:
-    return s.connection().connection.dbapi_connection
-
-
 # The client's current NDTMS consent: the newest event, else the episode's own CONSENT.
-_CONSENT_NOW = (
-    "coalesce((SELECT ce.value FROM consent_events ce"
-    " WHERE ce.client_id = e.client_id AND ce.kind = 'ndtms'"
-    " ORDER BY ce.recorded_on DESC, ce.recorded_at DESC LIMIT 1),"
-    " CASE WHEN e.consent = :yes THEN 'given' END, 'unknown')"
-)
+CONSENT_NOW = current_ndtms("e")
 
 
 class Extract:
@@ -139,7 +119,7 @@ class Extract:
     def __init__(self, store: Store, session: Session) -> None:
         self.store = store
         self.session = session
-        self.db = _raw(session)
+        self.db = raw(session)
         self._headers: dict[str, tuple[str, ...]] = {}
 
     # ------------------------------------------------------------------ selection
@@ -148,7 +128,7 @@ class Extract:
         row = self.db.execute(
             "SELECT max(created_at) FROM export_batches WHERE dataset = ?", (dataset,)
         ).fetchone()
-        return None if row is None or row[0] is None else _unstamp(str(row[0]))
+        return None if row is None or row[0] is None else unstamp(str(row[0]))
 
     def select(self, dataset: str, start: date, end: date, yes_code: str = "Y") -> Selection:
         """Every episode of ``dataset`` that was open at any time from
@@ -169,7 +149,7 @@ class Extract:
             " OR (e.closed_on >= :start AND e.closed_on <= :end)"
         )
         if sel.since is not None:
-            params["since"] = _stamp(sel.since)
+            params["since"] = stamp(sel.since)
             period += (
                 " OR ((e.opened_on IS NULL OR e.opened_on <= :end) AND (e.updated_at > :since"
                 " OR c.updated_at > :since OR EXISTS (SELECT 1 FROM consent_events cs"
@@ -199,7 +179,7 @@ class Extract:
             # joined by a record separator (JSON text never holds a raw control character).
             cursor.execute(
                 "SELECT e.id, e.client_id, e.state,"
-                f" CASE WHEN {_CONSENT_NOW} = 'given'"
+                f" CASE WHEN {CONSENT_NOW} = 'given'"
                 " THEN c.fields || char(30) || e.fields END"
                 f" FROM episodes e JOIN clients c ON c.id = e.client_id WHERE {where}"
                 " ORDER BY e.rowid",
@@ -213,7 +193,7 @@ class Extract:
                 for eid, cid, state, fields in rows:
                     if fields is not None:
                         client, _, own = str(fields).partition("\x1e")
-                        values = {**_loads(client), **_loads(own)}
+                        values = {**loads(client), **loads(own)}
                         out.episodes.append(Extracted(str(eid), str(cid), values, [], None, state))
                     else:
                         out.no_consent += 1
@@ -235,7 +215,7 @@ class Extract:
             " ORDER BY episode_id, position",
             ids,
         ):
-            by_id[str(episode_id)].items.append({id_header: str(item_id), **_loads(fields)})
+            by_id[str(episode_id)].items.append({id_header: str(item_id), **loads(fields)})
         if remembered:
             for episode_id, text, batch_id, at in self.db.execute(
                 "SELECT episode_id, fields, batch_id, exported_at FROM exported_values"
@@ -243,7 +223,7 @@ class Extract:
                 ids,
             ).fetchall():
                 by_id[str(episode_id)].exported = Remembered(
-                    str(text), self._header(str(batch_id)), _unstamp(str(at))
+                    str(text), self._header(str(batch_id)), unstamp(str(at))
                 )
 
     def _header(self, batch_id: str) -> tuple[str, ...]:
@@ -266,7 +246,7 @@ class Extract:
             " ORDER BY created_at DESC LIMIT 1",
             (dataset, period),
         ).fetchone()
-        return None if row is None else (str(row[0]), _unstamp(str(row[1])))
+        return None if row is None else (str(row[0]), unstamp(str(row[1])))
 
     def version(self) -> str:
         """A token that changes whenever a record is saved, deleted or re-consented."""
@@ -278,6 +258,10 @@ class Extract:
 class ExportWriter(Extract):
     """An :class:`Extract` holding the write lock, which also records the export."""
 
+    def __init__(self, store: Store, tx: Unit) -> None:
+        super().__init__(store, tx.session)
+        self.tx = tx
+
     def begin(self, dataset: str, period: str, file_name: str, header: Sequence[str]) -> str:
         """Start the history row of this export (completed by :meth:`finish`)."""
         batch_id = new_id()
@@ -286,7 +270,7 @@ class ExportWriter(Extract):
                 id=batch_id,
                 dataset=dataset,
                 period=period,
-                created_at=self.store._utcnow(),
+                created_at=audit.utcnow(),
                 created_by=self.store.user.id,
                 file_name=file_name,
                 rows=0,
@@ -303,7 +287,7 @@ class ExportWriter(Extract):
     def remember(self, batch_id: str, dataset: str, values: Sequence[tuple[str, str]]) -> None:
         """Keep the rows just sent for each (episode id, CSV text) pair; where the text is
         the same as last time, the older record (and its date) stays."""
-        now = _stamp(self.store._utcnow())
+        now = stamp(audit.utcnow())
         self.db.executemany(
             "INSERT INTO exported_values (episode_id, dataset, batch_id, exported_at, fields)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (episode_id) DO UPDATE SET"
@@ -334,8 +318,7 @@ class ExportWriter(Extract):
         batch.sha256 = sha256
         batch.episode_ids = episode_ids
         self.session.flush()
-        self.store._audit(
-            self.session,
+        self.tx.audit(
             "export",
             "export_batch",
             batch_id,
@@ -353,10 +336,6 @@ class ExportWriter(Extract):
         )
 
 
-def _translated(store: Store, exc: Exception) -> Exception:
-    return store._translate(exc)
-
-
 @contextlib.contextmanager
 def _larger_cache(db: Any) -> Iterator[None]:
     before = db.execute("PRAGMA cache_size").fetchone()[0]
@@ -372,24 +351,24 @@ def _larger_cache(db: Any) -> Iterator[None]:
 def reading(store: Store) -> Iterator[Extract]:
     """One read transaction: a consistent view of the store for the pre-upload check."""
     try:
-        with store._read() as s:
+        with store.reading() as s:
             extract = Extract(store, s)
             with _larger_cache(extract.db):
                 yield extract
     except sqlcipher3.Error as exc:
-        raise _translated(store, exc) from None
+        raise translate(exc, store.path) from None
 
 
 @contextlib.contextmanager
 def exporting(store: Store) -> Iterator[ExportWriter]:
     """One write transaction for a whole export; it commits only if the block ends cleanly."""
     try:
-        with store._write() as s:
-            writer = ExportWriter(store, s)
+        with store.writing() as tx:
+            writer = ExportWriter(store, tx)
             with _larger_cache(writer.db):
                 yield writer
     except (sqlcipher3.Error, DBAPIError) as exc:
-        raise _translated(store, exc) from None
+        raise translate(exc, store.path) from None
 
 
 def history(store: Store, dataset: str | None = None) -> list[ExportRecord]:
@@ -410,7 +389,7 @@ def history(store: Store, dataset: str | None = None) -> list[ExportRecord]:
                 batch_id=str(r[0]),
                 dataset=str(r[1]),
                 period=str(r[2]),
-                created_at=_unstamp(str(r[3])),
+                created_at=unstamp(str(r[3])),
                 created_by=str(r[4]),
                 file_name=str(r[5]),
                 rows=int(r[6]),
@@ -420,6 +399,44 @@ def history(store: Store, dataset: str | None = None) -> list[ExportRecord]:
             )
             for r in extract.db.execute(sql, params).fetchall()
         ]
+
+
+def report_rows(
+    store: Store, dataset: str, fields: Sequence[str], item_fields: Sequence[str]
+) -> Iterator[tuple[dict[str, object], tuple[Mapping[str, object], ...]]]:
+    """Every episode of ``dataset`` with only ``fields`` of it (client and episode level)
+    and ``item_fields`` of each of its items, for the monthly report.
+
+    Names, notes and every other field stay in the store. Episodes and items are read in
+    episode order and joined as they stream, so memory stays flat as the store grows.
+    """
+    table = ITEM_TABLES[dataset]
+    episodes = (
+        select(Episode.id, Episode.fields, Client.fields)
+        .join(Client, Episode.client_id == Client.id)
+        .where(Episode.dataset == dataset)
+        .order_by(Episode.id)
+        .execution_options(yield_per=500)
+    )
+    items = (
+        select(table.episode_id, table.fields)
+        .join(Episode, table.episode_id == Episode.id)
+        .where(Episode.dataset == dataset)
+        .order_by(table.episode_id, table.position)
+        .execution_options(yield_per=500)
+    )
+    with store.reading() as s:
+        item_rows = iter(s.execute(items))
+        pending = next(item_rows, None)
+        for episode_id, episode_json, client_json in s.execute(episodes):
+            values = {**loads(client_json), **loads(episode_json)}
+            own: list[Mapping[str, object]] = []
+            while pending is not None and pending[0] <= episode_id:
+                if pending[0] == episode_id:
+                    item = loads(pending[1])
+                    own.append({h: item[h] for h in item_fields if h in item})
+                pending = next(item_rows, None)
+            yield {h: values[h] for h in fields if h in values}, tuple(own)
 
 
 __all__ = [
@@ -434,4 +451,5 @@ __all__ = [
     "exporting",
     "history",
     "reading",
+    "report_rows",
 ]

@@ -1,4 +1,5 @@
-"""Where a store may live, and the lock that keeps it to one Pathway window at a time."""
+"""Where a store may live, the files beside it, and the lock that keeps it to one Pathway
+window at a time."""
 
 from __future__ import annotations
 
@@ -16,6 +17,19 @@ NETWORK_FS = frozenset(
     {"nfs", "nfs4", "cifs", "smbfs", "smb3", "9p", "afs", "fuse.sshfs", "sshfs", "davfs", "ncpfs"}
 )
 SYNCED_FOLDERS = ("OneDrive", "Dropbox", "Google Drive", "iCloudDrive", "Nextcloud")
+
+
+def default_store(data_dir: Path) -> Path:
+    return data_dir / "pathway.store"
+
+
+def keys_path(store: Path) -> Path:
+    """The store's key file: the store key wrapped for each user, beside the store."""
+    return store.with_name(store.name + ".keys")
+
+
+def backups_folder(store: Path) -> Path:
+    return store.with_name(store.stem + "-backups")
 
 
 def _mount_type(path: Path) -> str | None:

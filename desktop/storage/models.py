@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from desktop.domain.datasets import PROFILES
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -335,3 +337,10 @@ class Handover(Base):
     mapped: Mapped[str] = mapped_column(Text, default="{}")
 
     __table_args__ = (CheckConstraint("direction IN ('sent', 'received')", name="direction"),)
+
+
+_ITEM_ROWS: dict[str, type[ItemRow]] = {"referrals": Referral, "interventions": Intervention}
+# Each dataset's table of items, as its profile names it (desktop/domain/datasets.py).
+ITEM_TABLES: dict[str, type[ItemRow]] = {
+    p.id: _ITEM_ROWS[p.item_table] for p in PROFILES.values()
+}

@@ -21,8 +21,7 @@ from desktop.app.files import atomic_write_bytes, fsync_dir
 from desktop.storage import backup, keys
 from desktop.storage.engine import check_library, raw_connect
 from desktop.storage.errors import ForeignFile, StoreDamaged, StoreError, WrongPassword
-from desktop.storage.location import InstanceLock, check_location
-from desktop.storage.store import backups_folder, keys_path
+from desktop.storage.location import InstanceLock, backups_folder, check_location, keys_path
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,7 +81,7 @@ class Session:
             setup = SetupDialog(self.path, self.refdata)
             if setup.exec() != QDialog.DialogCode.Accepted or setup.store is None:
                 return False
-            self._show(setup.store)
+            self.show_window(setup.store)
             return True
         return self.unlock()
 
@@ -97,7 +97,7 @@ class Session:
                 self.app.quit()
                 return False
         self.user = dialog.store.user.name
-        self._show(dialog.store)
+        self.show_window(dialog.store)
         return True
 
     def _really_quit(self) -> bool:
@@ -111,7 +111,7 @@ class Session:
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    def _show(self, store: Store) -> None:
+    def show_window(self, store: Store) -> None:
         from desktop.ui.main_window import MainWindow
 
         old, self.window = self.window, None
@@ -126,10 +126,9 @@ class Session:
         if not (isinstance(geometry, QByteArray) and window.restoreGeometry(geometry)):
             window.resize(1366, 740)
         window.show()
-        for episode_id, payload in store.drafts():
-            if episode_id is None and isinstance(payload.get("episode_id"), str):
-                window.editing.open(str(payload["episode_id"]))
-                break
+        place = store.places.last()  # the record the worker was on
+        if place is not None:
+            window.editing.open(place)
 
     def _remember_geometry(self) -> None:
         if self.window is not None:

@@ -93,7 +93,7 @@ def prison_flags(store: Store, row: CaseloadRow, today: date | None = None) -> s
         return found
     spec = store.refdata.datasets[row.dataset]
     try:
-        stored = store.load_episode(row.episode_id)
+        stored = store.episodes.load(row.episode_id)
     except StoreError:
         return ""
     day = today or date.today()
@@ -120,7 +120,7 @@ def forget_flags() -> None:
 
 
 class CaseloadModel(QAbstractTableModel):
-    """Rows come from ``Store.caseload`` a page at a time (``fetchMore``), never all at once.
+    """Rows come from ``store.caseload.page`` a page at a time (``fetchMore``), never all at once.
 
     Sorting and filtering are done by the store's query, so a 100,000-episode store costs
     the same as a small one.
@@ -140,8 +140,8 @@ class CaseloadModel(QAbstractTableModel):
     # -- reading
     def reload(self) -> None:
         self.beginResetModel()
-        self._total = self._store.count_caseload(self._query)
-        self._rows = self._store.caseload(self._query)
+        self._total = self._store.caseload.count(self._query)
+        self._rows = self._store.caseload.page(self._query)
         self.endResetModel()
 
     def clear(self) -> None:
@@ -185,7 +185,7 @@ class CaseloadModel(QAbstractTableModel):
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid():
             return
-        more = self._store.caseload(replace(self._query, offset=len(self._rows)))
+        more = self._store.caseload.page(replace(self._query, offset=len(self._rows)))
         if not more:
             self._total = len(self._rows)
             return

@@ -92,7 +92,7 @@ class SetupDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Set up")
-        buttons.accepted.connect(self._create)
+        buttons.accepted.connect(self.create_store)
         buttons.rejected.connect(self.reject)
         intro = QLabel(
             "Records are kept encrypted on this laptop. Every worker has their own password;"
@@ -108,7 +108,7 @@ class SetupDialog(QDialog):
     def _say(self, text: str) -> None:
         show_message(self.message, text)
 
-    def _create(self) -> None:
+    def create_store(self) -> None:
         if self.password.text() != self.again.text():
             self._say("The two passwords are not the same. Type them again.")
             return
@@ -170,7 +170,7 @@ class UnlockDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Unlock")
-        buttons.accepted.connect(self._unlock)
+        buttons.accepted.connect(self.unlock)
         buttons.rejected.connect(self.reject)
         where = QLabel(f"Store: {path}")
         where.setWordWrap(True)
@@ -181,7 +181,7 @@ class UnlockDialog(QDialog):
         layout.addWidget(buttons)
         (self.password if user else self.user).setFocus()
 
-    def _unlock(self) -> None:
+    def unlock(self) -> None:
         from desktop.domain.refdata import RefDataError
         from desktop.storage.store import Store
 

@@ -130,7 +130,7 @@ class EditingSession(QObject):
         if self._dirty:
             self.save()
         try:
-            stored = self.store.load_episode(episode_id)
+            stored = self.store.episodes.load(episode_id)
         except StoreError as exc:
             self.warn(str(exc))
             return False
@@ -188,7 +188,7 @@ class EditingSession(QObject):
             return
         matches = [
             m
-            for m in self.store.find_clients(finitial, sinitial, dob, sex)
+            for m in self.store.caseload.find_clients(finitial, sinitial, dob, sex)
             if m.client_id != self._client_id
         ]
         if not matches:
@@ -216,8 +216,8 @@ class EditingSession(QObject):
         try:
             if self._episode_id is not None:
                 # Saved as the worker went under a client of its own: join it to this one.
-                self.store.link_episode(self._episode_id, self._match_id)
-            known = self.store.client_fields(self._match_id)
+                self.store.episodes.link(self._episode_id, self._match_id)
+            known = self.store.episodes.client_fields(self._match_id)
         except StoreError as exc:
             self.warn(str(exc))
             return
@@ -250,10 +250,7 @@ class EditingSession(QObject):
     def _remember_place(self, episode_id: str | None) -> None:
         """The record this worker is on, to open again after a restart, a crash or a lock."""
         try:
-            if episode_id is None:
-                self.store.discard_draft()
-            else:
-                self.store.save_draft({"episode_id": episode_id}, None)
+            self.store.places.remember(episode_id)
         except StoreError as exc:
             log.warning("remember place: %s", type(exc).__name__)
 
@@ -281,7 +278,7 @@ class EditingSession(QObject):
             h for h in self._stored_client if h in self._client_headers and is_blank(raw.get(h))
         ]
         try:
-            saved = self.store.save_episode(
+            saved = self.store.episodes.save(
                 raw,
                 last_contact=last_contact(self.sheet.record, raw, self.sheet.spec.id),
                 consent_on=self.consent_on() if self.consent_on is not None else None,
@@ -298,7 +295,7 @@ class EditingSession(QObject):
         self.consentChanged.emit()
         if first_save:
             self._remember_place(saved.episode_id)
-            self.sheet.load(self.store.load_episode(saved.episode_id).raw)
+            self.sheet.load(self.store.episodes.load(saved.episode_id).raw)
         self.saved.emit(saved.episode_id)
         if saved.client_changed and saved.other_episodes:
             labels = ", ".join(
@@ -355,13 +352,13 @@ class EditingSession(QObject):
         if self._client_id is None or not self.store.is_open:
             return []
         try:
-            return self.store.consent_history(self._client_id)
+            return self.store.consent.history(self._client_id)
         except StoreError:
             return []
 
     def consent_view(self) -> ConsentView:
         """The open client's consent, as the sheet shows it."""
-        names = {u.id: u.name for u in self.store.users()} if self.store.is_open else {}
+        names = {u.id: u.name for u in self.store.users.all()} if self.store.is_open else {}
         events = self._consent_events()
 
         def said(e: ConsentRecord) -> str:
@@ -387,7 +384,7 @@ class EditingSession(QObject):
             if not self.save() or self._client_id is None:
                 return False
         try:
-            self.store.record_consent(
+            self.store.consent.record(
                 self._client_id,
                 "sharing",
                 value,

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
+from desktop.domain.datasets import Workflow, profile
 from desktop.storage.errors import StoreError
 from desktop.storage.store import Store
 from desktop.ui.caseload import CaseloadPane
@@ -72,16 +73,17 @@ class MainWindow(QMainWindow):
         self.caseload = CaseloadPane(store, dataset)
         self.sheet = Sheet(store.refdata.datasets[dataset], store.refdata, store.validator(dataset))
         self.sheet.agency_dat = store.settings.dat
-        self.sheet.system_values = lambda raw: store.prepare(raw, dataset)
+        self.sheet.system_values = lambda raw: store.episodes.prepare(raw, dataset)
         self.editing = EditingSession(store, self.sheet, self)
         self.jobs = Jobs(self.editing, self)  # month end's work, one writer at a time
         self.caseload.chosen.connect(self.editing.open)
         self.guidance: CjitGuidance | None = None
-        if dataset == "cjit-q":
+        known_by = profile(dataset)
+        if known_by.workflow is Workflow.CJIT:
             self.guidance = CjitGuidance(self.sheet, store.user.name)
             self.guidance.follow(self.editing)
         self.prison: PrisonMode | None = None
-        if store.settings.kind == "secure":
+        if known_by.workflow is Workflow.SECURE:
             self.prison = attach_prison(self.editing, self.caseload)
         self.sheet.changed.connect(self.editing.edited)
         self.match = QLabel()

@@ -35,7 +35,7 @@ def _fixture(store: Store) -> dict[str, str]:
         "no_dat": cjit(205, triaged=IN_OCTOBER, PC="LS1 4DY", DAT=""),
     }
     saved["no_drug"].pop("DRUG1")
-    return {name: store.save_episode(rec, today=TODAY).episode_id for name, rec in saved.items()}
+    return {name: store.episodes.save(rec, today=TODAY).episode_id for name, rec in saved.items()}
 
 
 def test_load_and_dq_percent_on_a_fixture(store: Store) -> None:
@@ -80,10 +80,10 @@ def test_check_shows_a_missing_dat_unless_the_client_is_of_no_fixed_abode(store:
     the file, so the check finds nothing; any other client with ZZ99 3VZ and no DAT is not
     hidden behind that fill: the check shows the DAT missing, and says that a client
     living outside the UK takes 'Out of England' (Z00B)."""
-    nfa = store.save_episode(
+    nfa = store.episodes.save(
         cjit(211, triaged=IN_OCTOBER, PC="ZZ99 3VZ", HOUSING="17", DAT=""), today=TODAY
     ).episode_id
-    abroad = store.save_episode(
+    abroad = store.episodes.save(
         cjit(212, triaged=IN_OCTOBER, PC="ZZ99 3VZ", HOUSING="2", DAT=""), today=TODAY
     ).episode_id
     result = check(store, "cjit-q", OCTOBER, today=TODAY)
@@ -110,10 +110,10 @@ def test_an_empty_month_is_100_percent(store: Store) -> None:
 def test_mismatch_after_changing_dob_and_sex_since_the_export(store: Store, out: Path) -> None:
     """Dataset Q DOB and SEX (may_change = no, mismatch), seed 211: after an export,
     changing them gives a mismatch warning for each, counted apart from DQ %."""
-    saved = store.save_episode(cjit(211, triaged=IN_OCTOBER, SEX="1"), today=TODAY)
+    saved = store.episodes.save(cjit(211, triaged=IN_OCTOBER, SEX="1"), today=TODAY)
     export(store, "cjit-q", OCTOBER, out, today=TODAY)
-    raw = store.load_episode(saved.episode_id).raw
-    store.save_episode({**raw, "DOB": "1986-05-17", "SEX": "2"}, today=TODAY)
+    raw = store.episodes.load(saved.episode_id).raw
+    store.episodes.save({**raw, "DOB": "1986-05-17", "SEX": "2"}, today=TODAY)
     result = check(store, "cjit-q", OCTOBER, today=TODAY)
     (rule,) = [r for r in result.rules if r.rule_id == MISMATCH]
     assert {h.field for h in rule.hits} == {"DOB", "SEX"}
@@ -129,12 +129,12 @@ def test_a_client_detail_corrected_on_a_later_episode_is_a_mismatch_on_the_sent_
     """Issue 13 item 2, dataset Q DOB (may_change = no, mismatch): one client, many
     episodes. A date of birth corrected on the client's second episode holds for the
     first too, which NDTMS has already received: Check reports it there as a mismatch."""
-    first = store.save_episode(cjit(212, triaged=IN_OCTOBER), today=TODAY)
+    first = store.episodes.save(cjit(212, triaged=IN_OCTOBER), today=TODAY)
     export(store, "cjit-q", OCTOBER, out, today=TODAY)
-    second = dict(store.load_episode(first.episode_id).raw)
+    second = dict(store.episodes.load(first.episode_id).raw)
     second.pop("EPISODID")
     second.update(DOB="1986-05-17", referrals=[])
-    saved = store.save_episode(second, today=TODAY)
+    saved = store.episodes.save(second, today=TODAY)
     assert saved.client_changed == ("DOB",) and saved.other_episodes == 1
     result = check(store, "cjit-q", OCTOBER, today=TODAY)
     (rule,) = [r for r in result.rules if r.rule_id == MISMATCH]
@@ -146,12 +146,12 @@ def test_no_mismatch_for_fields_that_may_change_or_are_filled_in_later(
 ) -> None:
     """Dataset Q: PC may change, DISD/CJDISRSN change once (blank to a value), and a new
     referral is not a change; none of these gives a mismatch. Seed 221."""
-    saved = store.save_episode(cjit(221, triaged=IN_OCTOBER, PC="NR14 7UJ"), today=TODAY)
+    saved = store.episodes.save(cjit(221, triaged=IN_OCTOBER, PC="NR14 7UJ"), today=TODAY)
     export(store, "cjit-q", OCTOBER, out, today=TODAY)
-    raw = store.load_episode(saved.episode_id).raw
+    raw = store.episodes.load(saved.episode_id).raw
     closed = cjit(221, triaged=IN_OCTOBER, closed=date(2026, 11, 10))
     referrals = [*raw["referrals"], {"REFDATE": "2026-03-05"}]  # type: ignore[misc]
-    store.save_episode(
+    store.episodes.save(
         {
             **raw,
             "PC": "SR1 3AB",
@@ -169,12 +169,12 @@ def test_no_mismatch_for_fields_that_may_change_or_are_filled_in_later(
 def test_mismatch_on_a_referral_field(store: Store, out: Path) -> None:
     """Dataset Q REFDATE (may_change = no), seed 231: a referral's date changed after it
     was sent is a mismatch on that referral."""
-    saved = store.save_episode(cjit(231, triaged=IN_OCTOBER, referrals=2), today=TODAY)
+    saved = store.episodes.save(cjit(231, triaged=IN_OCTOBER, referrals=2), today=TODAY)
     export(store, "cjit-q", OCTOBER, out, today=TODAY)
-    raw = store.load_episode(saved.episode_id).raw
+    raw = store.episodes.load(saved.episode_id).raw
     items = [dict(i) for i in raw["referrals"]]  # type: ignore[union-attr]
     items[1]["REFDATE"] = "2026-03-09"
-    store.save_episode({**raw, "referrals": items}, today=TODAY)
+    store.episodes.save({**raw, "referrals": items}, today=TODAY)
     result = check(store, "cjit-q", OCTOBER, today=TODAY)
     (rule,) = [r for r in result.rules if r.rule_id == MISMATCH]
     (hit,) = rule.hits
@@ -200,7 +200,7 @@ def test_export_after_a_fresh_check_does_not_validate_again(
     reused = export(store, "cjit-q", OCTOBER, out, today=TODAY, checked=result)
     assert calls == 0 and set(reused.held_back) == {ids["no_drug"], ids["bad_sex"]}
 
-    raw = store.load_episode(ids["no_drug"]).raw
-    store.save_episode({**raw, "DRUG1": cjit(201, triaged=IN_OCTOBER)["DRUG1"]}, today=TODAY)
+    raw = store.episodes.load(ids["no_drug"]).raw
+    store.episodes.save({**raw, "DRUG1": cjit(201, triaged=IN_OCTOBER)["DRUG1"]}, today=TODAY)
     again = export(store, "cjit-q", OCTOBER, out, today=TODAY, checked=result)
     assert calls == 5 and set(again.held_back) == {ids["bad_sex"]}

@@ -33,8 +33,8 @@ def team(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, make_store: MakeStore)
             rec = cjit(seed, triaged=OPEN_IN_JUNE)
             if seed == 503:
                 rec.pop("DRUG1")
-            store.save_episode(rec, today=date(2025, 7, 1))
-        store.add_user("wes", PASSWORD, role="worker")
+            store.episodes.save(rec, today=date(2025, 7, 1))
+        store.users.add("wes", PASSWORD, role="worker")
     finally:
         store.close(backup_reason=None)
     return path

@@ -63,7 +63,7 @@ def test_hostile_values_round_trip_and_never_start_a_formula(
     with exactly the values sent (trimmed, code fields in capitals, a leading ' before a
     formula character); no cell of the whole file starts with = + - @ TAB or CR."""
     store, out = shared
-    saved = store.save_episode(
+    saved = store.episodes.save(
         cjit(301, triaged=IN_OCTOBER, CLIENT=client, OFFENCE=offence), today=TODAY
     )
     result = export(store, "cjit-q", OCTOBER, out, include_errors=True)

@@ -34,7 +34,7 @@ def _store(path: Path) -> None:
     try:
         # random technical ids, as the window gives them
         batch = synthetic_records(EPISODES, seed=401)
-        store.load_synthetic(batch, "cjit-q")
+        store.episodes.load_synthetic(batch, "cjit-q")
     finally:
         store.close(backup_reason=None)
 
@@ -99,8 +99,8 @@ def test_kill_during_export_leaves_no_file_or_the_complete_one(tmp_path: Path) -
 
     store = reopen(path)
     try:
-        assert store.integrity_problems() == []
-        assert store.verify_audit().ok
+        assert store.backups.integrity_problems() == []
+        assert store.backups.verify_audit().ok
         for entry in history(store):
             made = folders[entry.period] / entry.file_name
             assert made.read_bytes() == reference[entry.period]

@@ -62,19 +62,19 @@ def test_q_exports_exactly_the_clients_whose_current_ndtms_consent_is_yes(
     consent only: the exported client set is exactly the current-yes set (precision =
     recall = 1), and nothing of the others is in the file. Saving an episode records its
     CONSENT as an event dated today; the newest event by date, then by entry, decides."""
-    yes = store.save_episode(cjit(1, triaged=IN_OCTOBER, consent="Y"), today=TODAY)
-    no = store.save_episode(cjit(2, triaged=IN_OCTOBER, consent="N"), today=TODAY)
-    withdrawn = store.save_episode(cjit(3, triaged=IN_OCTOBER, consent="Y"), today=TODAY)
-    store.record_consent(withdrawn.client_id, "ndtms", "withdrawn", TODAY)
-    given_again = store.save_episode(cjit(4, triaged=IN_OCTOBER, consent="N"), today=TODAY)
-    store.record_consent(given_again.client_id, "ndtms", "given", TODAY)
-    unknown = store.save_episode(cjit(5, triaged=IN_OCTOBER, consent=None), today=TODAY)
-    backdated = store.save_episode(cjit(6, triaged=IN_OCTOBER, consent="N"), today=TODAY)
-    store.record_consent(backdated.client_id, "ndtms", "given", date(2026, 11, 1))
-    sharing_only = store.save_episode(cjit(7, triaged=IN_OCTOBER, consent="N"), today=TODAY)
-    store.record_consent(sharing_only.client_id, "sharing", "given", TODAY)
-    still_yes = store.save_episode(cjit(8, triaged=IN_OCTOBER, consent="Y"), today=TODAY)
-    store.record_consent(still_yes.client_id, "ndtms", "withdrawn", date(2026, 11, 1))
+    yes = store.episodes.save(cjit(1, triaged=IN_OCTOBER, consent="Y"), today=TODAY)
+    no = store.episodes.save(cjit(2, triaged=IN_OCTOBER, consent="N"), today=TODAY)
+    withdrawn = store.episodes.save(cjit(3, triaged=IN_OCTOBER, consent="Y"), today=TODAY)
+    store.consent.record(withdrawn.client_id, "ndtms", "withdrawn", TODAY)
+    given_again = store.episodes.save(cjit(4, triaged=IN_OCTOBER, consent="N"), today=TODAY)
+    store.consent.record(given_again.client_id, "ndtms", "given", TODAY)
+    unknown = store.episodes.save(cjit(5, triaged=IN_OCTOBER, consent=None), today=TODAY)
+    backdated = store.episodes.save(cjit(6, triaged=IN_OCTOBER, consent="N"), today=TODAY)
+    store.consent.record(backdated.client_id, "ndtms", "given", date(2026, 11, 1))
+    sharing_only = store.episodes.save(cjit(7, triaged=IN_OCTOBER, consent="N"), today=TODAY)
+    store.consent.record(sharing_only.client_id, "sharing", "given", TODAY)
+    still_yes = store.episodes.save(cjit(8, triaged=IN_OCTOBER, consent="Y"), today=TODAY)
+    store.consent.record(still_yes.client_id, "ndtms", "withdrawn", date(2026, 11, 1))
 
     result = export(store, "cjit-q", OCTOBER, out, include_errors=True)
 
@@ -92,10 +92,10 @@ def test_r_exports_only_clients_with_current_consent(make_store: MakeStore, out:
     """Reliability #14 for dataset R, seed 11: the same rule holds for the secure dataset."""
     store = make_store("secure", name="prison.store", clock=clock)
     try:
-        yes = store.save_episode(secure(11), today=TODAY)
-        withdrawn = store.save_episode(secure(12), today=TODAY)
-        store.record_consent(withdrawn.client_id, "ndtms", "withdrawn", TODAY)
-        no = store.save_episode(secure(13, CONSENT="N"), today=TODAY)
+        yes = store.episodes.save(secure(11), today=TODAY)
+        withdrawn = store.episodes.save(secure(12), today=TODAY)
+        store.consent.record(withdrawn.client_id, "ndtms", "withdrawn", TODAY)
+        no = store.episodes.save(secure(13, CONSENT="N"), today=TODAY)
         result = export(store, "secure-r", OCTOBER, out, include_errors=True)
     finally:
         store.close(backup_reason=None)
@@ -112,7 +112,7 @@ def test_no_name_note_or_full_postcode_leaves_the_store(store: Store, out: Path)
     (marked) and full postcodes appear nowhere in the file; no column outside the spec."""
     postcodes = ("NR14 7UJ", "SR1 3AB", "LS1 4DY", "ZZ99 3VZ")
     for n, postcode in enumerate(postcodes):
-        store.save_episode(
+        store.episodes.save(
             cjit(21 + n, triaged=IN_OCTOBER, PC=postcode),
             client_name=f"ZQXNAME-{n} Jane Example",
             client_notes=f"ZQXCLIENTNOTE-{n} lives with her sister",
@@ -140,7 +140,7 @@ def test_every_pc_is_the_stored_postcode_less_its_last_two_characters(
     for n, postcode in enumerate(
         ("NR14 7UJ", "SR1 3AB", "M1 1AE", "ZZ99 3VZ", "ne8 1hh", "B11BB", "LS1 4DY")
     ):
-        saved = store.save_episode(cjit(31 + n, triaged=IN_OCTOBER, PC=postcode), today=TODAY)
+        saved = store.episodes.save(cjit(31 + n, triaged=IN_OCTOBER, PC=postcode), today=TODAY)
         stored[saved.client_id] = postcode
     rows = as_dicts(export(store, "cjit-q", OCTOBER, out).path)
     assert len(rows) == len(stored)
@@ -152,7 +152,7 @@ def test_every_pc_is_the_stored_postcode_less_its_last_two_characters(
 def test_a_pc_that_is_not_a_postcode_is_sent_blank(store: Store, out: Path) -> None:
     """Reliability #14 (no full postcode leaves), seed 38: a mistyped PC, sent with errors
     included, is blank rather than cut (which could leave most of an address)."""
-    store.save_episode(cjit(38, triaged=IN_OCTOBER, PC="12 High Street NR14 7UJ"), today=TODAY)
+    store.episodes.save(cjit(38, triaged=IN_OCTOBER, PC="12 High Street NR14 7UJ"), today=TODAY)
     (row,) = as_dicts(export(store, "cjit-q", OCTOBER, out, include_errors=True).path)
     assert row["PC"] == ""
 
@@ -162,16 +162,16 @@ def test_no_fixed_abode_gets_the_teams_own_dat(store: Store, out: Path) -> None:
     (ZZ99 3VZ, housing 'rough sleeping', tag no_fixed_abode) with no DAT is sent with the
     CJIT's own DAT; a client with ZZ99 3VZ who is not of no fixed abode (living outside the
     UK) is not given it and is sent without a DAT; a stated DAT is kept."""
-    nfa = store.save_episode(
+    nfa = store.episodes.save(
         cjit(41, triaged=IN_OCTOBER, PC="ZZ99 3VZ", HOUSING="17", DAT=""), today=TODAY
     )
-    housed = store.save_episode(
+    housed = store.episodes.save(
         cjit(42, triaged=IN_OCTOBER, PC="NR14 7UJ", DAT="Z00B"), today=TODAY
     )
-    abroad = store.save_episode(
+    abroad = store.episodes.save(
         cjit(43, triaged=IN_OCTOBER, PC="ZZ99 3VZ", HOUSING="1", DAT=""), today=TODAY
     )
-    stated = store.save_episode(
+    stated = store.episodes.save(
         cjit(44, triaged=IN_OCTOBER, PC="ZZ99 3VZ", HOUSING="1", DAT="Z00B"), today=TODAY
     )
     rows = {r["CLIENTID"]: r for r in as_dicts(export(store, "cjit-q", OCTOBER, out).path)}
@@ -186,7 +186,7 @@ def test_cmsid_agency_and_dates_come_from_the_application_and_setup(
 ) -> None:
     """Issue 6 item 1, seed 51: CMSID is the application's name and version, AGNCY the
     agency code from setup (whatever the record says), dates DD/MM/YYYY by default."""
-    saved = store.save_episode(
+    saved = store.episodes.save(
         cjit(51, triaged=IN_OCTOBER, AGNCY="CJ999", CMSID="OTHER-1.0"), today=TODAY
     )
     (row,) = as_dicts(export(store, "cjit-q", OCTOBER, out).path)
@@ -201,7 +201,7 @@ def test_cmsid_agency_and_dates_come_from_the_application_and_setup(
 
 def test_header_is_the_dataset_specification_in_order(store: Store, out: Path) -> None:
     """Issue 6 item 1, dataset Q: the header is every field of the spec, in its order."""
-    store.save_episode(cjit(61, triaged=IN_OCTOBER), today=TODAY)
+    store.episodes.save(cjit(61, triaged=IN_OCTOBER), today=TODAY)
     result = export(store, "cjit-q", OCTOBER, out)
     assert read_rows(result.path)[0] == list(store.refdata.datasets["cjit-q"].headers)
 
@@ -211,8 +211,8 @@ def test_one_row_per_referral_with_client_and_episode_fields_repeated(
 ) -> None:
     """Issue 6 item 1, dataset Q, seeds 62-63: two referrals give two rows repeating the
     client and episode fields; an episode without referrals gives one row, REFERID blank."""
-    two = store.save_episode(cjit(62, triaged=IN_OCTOBER, referrals=2), today=TODAY)
-    none = store.save_episode(cjit(63, triaged=IN_OCTOBER, referrals=0), today=TODAY)
+    two = store.episodes.save(cjit(62, triaged=IN_OCTOBER, referrals=2), today=TODAY)
+    none = store.episodes.save(cjit(63, triaged=IN_OCTOBER, referrals=0), today=TODAY)
     result = export(store, "cjit-q", OCTOBER, out)
     rows = as_dicts(result.path)
     mine = [r for r in rows if r["EPISODID"] == two.episode_id]
@@ -231,7 +231,7 @@ def test_r_has_one_row_per_intervention_and_its_header(make_store: MakeStore, ou
         rec = secure(71)
         first = rec["interventions"][0]  # type: ignore[index]
         rec["interventions"] = [first, dict(first)]  # type: ignore[index]
-        saved = store.save_episode(rec, today=TODAY)
+        saved = store.episodes.save(rec, today=TODAY)
         result = export(store, "secure-r", OCTOBER, out, include_errors=True)
     finally:
         store.close(backup_reason=None)
@@ -246,7 +246,7 @@ def test_file_is_rfc4180_utf8_without_bom_with_crlf_and_round_trips(
 ) -> None:
     """Issue 6 item 1 (RFC 4180 quoting, UTF-8 without BOM, CRLF by default), seed 81:
     the file reads back through csv.reader to exactly the rows written."""
-    store.save_episode(cjit(81, triaged=IN_OCTOBER, CLIENT='Ré, "quoted"'), today=TODAY)
+    store.episodes.save(cjit(81, triaged=IN_OCTOBER, CLIENT='Ré, "quoted"'), today=TODAY)
     result = export(store, "cjit-q", OCTOBER, out, include_errors=True)
     data = result.path.read_bytes()
     assert data.startswith(b"CLIENTID,") and data.endswith(b"\r\n")
@@ -260,7 +260,7 @@ def test_file_is_rfc4180_utf8_without_bom_with_crlf_and_round_trips(
 def test_formula_values_are_neutralised_and_counted(store: Store, out: Path) -> None:
     """ASVS 1.2.10, seed 91: a value starting with = + - or @ is sent with a leading ' and
     counted; validation holds such a record back unless errors are included."""
-    store.save_episode(cjit(91, triaged=IN_OCTOBER, CLIENT='=HYPERLINK("x")'), today=TODAY)
+    store.episodes.save(cjit(91, triaged=IN_OCTOBER, CLIENT='=HYPERLINK("x")'), today=TODAY)
     held = export(store, "cjit-q", OCTOBER, out)
     assert held.episodes == 0 and len(held.held_back) == 1 and held.rows == 0
     sent = export(store, "cjit-q", OCTOBER, out, include_errors=True)
@@ -291,7 +291,7 @@ def test_export_settings_in_the_manifest_change_the_file(
     )
     store = make_store(name="other.store", refdata=changed, clock=clock)
     try:
-        store.save_episode(cjit(95, triaged=IN_OCTOBER, referrals=2), today=TODAY)
+        store.episodes.save(cjit(95, triaged=IN_OCTOBER, referrals=2), today=TODAY)
         result = export(store, "cjit-q", OCTOBER, out)
     finally:
         store.close(backup_reason=None)
@@ -319,14 +319,14 @@ def test_period_selection_open_closed_and_changed_episodes(store: Store, out: Pa
         (105, "closed_before", {"triaged": date(2026, 5, 1), "closed": date(2026, 9, 30)}),
         (106, "opened_after", {"triaged": date(2026, 11, 2)}),
     ):
-        ids[store.save_episode(cjit(seed, **kw), today=TODAY).episode_id] = name
+        ids[store.episodes.save(cjit(seed, **kw), today=TODAY).episode_id] = name
     october = {ids[r["EPISODID"]] for r in as_dicts(export(store, "cjit-q", OCTOBER, out).path)}
     assert october == {"spans", "open", "within", "closed_on_first"}
 
     for name in ("closed_before", "opened_after"):
         episode = next(e for e, n in ids.items() if n == name)
-        raw = store.load_episode(episode).raw
-        store.save_episode({**raw, "ALCUNITS": 3}, today=TODAY)
+        raw = store.episodes.load(episode).raw
+        store.episodes.save({**raw, "ALCUNITS": 3}, today=TODAY)
     again = {ids[r["EPISODID"]] for r in as_dicts(export(store, "cjit-q", OCTOBER, out).path)}
     assert again == october | {"closed_before"}
 
@@ -338,15 +338,15 @@ def test_a_cjit_episode_waits_for_its_caseload_decision(store: Store, out: Path)
     rec = cjit(111, triaged=IN_OCTOBER)
     rec.pop("CPLANDT")
     rec["referrals"] = []
-    saved = store.save_episode(rec, today=TODAY)
+    saved = store.episodes.save(rec, today=TODAY)
     checked = check(store, "cjit-q", OCTOBER, today=TODAY)
     assert checked.records == 0
     assert [h.episode_id for h in checked.undecided] == [saved.episode_id]
     assert "caseload decision" in checked.undecided[0].errors[0].message
     result = export(store, "cjit-q", OCTOBER, out, include_errors=True, today=TODAY)
     assert result.episodes == 0 and result.undecided == 1
-    decided = {**store.load_episode(saved.episode_id).raw, "CPLANDT": IN_OCTOBER.isoformat()}
-    store.save_episode(decided, today=TODAY)
+    decided = {**store.episodes.load(saved.episode_id).raw, "CPLANDT": IN_OCTOBER.isoformat()}
+    store.episodes.save(decided, today=TODAY)
     again = export(store, "cjit-q", OCTOBER, out, today=TODAY)
     assert again.episodes == 1 and again.undecided == 0
 
@@ -368,7 +368,7 @@ def test_a_file_identical_to_the_last_export_is_refused(store: Store, out: Path)
     """Seed 000 (a file identical to the previous one is a fatal error), seed 121: the
     second export is refused with the reason and nothing is written; after a change it
     goes through."""
-    saved = store.save_episode(cjit(121, triaged=IN_OCTOBER), today=TODAY)
+    saved = store.episodes.save(cjit(121, triaged=IN_OCTOBER), today=TODAY)
     first = export(store, "cjit-q", OCTOBER, out)
     before = first.path.read_bytes()
     with pytest.raises(IdenticalFile, match="identical") as refused:
@@ -377,8 +377,8 @@ def test_a_file_identical_to_the_last_export_is_refused(store: Store, out: Path)
     assert first.path.read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == [first.path.name]
     assert len(history(store)) == 1
-    raw = store.load_episode(saved.episode_id).raw
-    store.save_episode({**raw, "ALCUNITS": 7}, today=TODAY)
+    raw = store.episodes.load(saved.episode_id).raw
+    store.episodes.save({**raw, "ALCUNITS": 7}, today=TODAY)
     second = export(store, "cjit-q", OCTOBER, out)
     assert second.sha256 != first.sha256 and len(history(store)) == 2
 
@@ -386,8 +386,8 @@ def test_a_file_identical_to_the_last_export_is_refused(store: Store, out: Path)
 def test_only_a_manager_exports(store: Store, out: Path) -> None:
     """Issue 6 item 4 (only managers can export): a worker is refused and nothing is
     written; the worker may still run the check."""
-    store.save_episode(cjit(131, triaged=IN_OCTOBER), today=TODAY)
-    store.add_user("wes", PASSWORD, role="worker")
+    store.episodes.save(cjit(131, triaged=IN_OCTOBER), today=TODAY)
+    store.users.add("wes", PASSWORD, role="worker")
     path = store.path
     store.close(backup_reason=None)
     worker = reopen(path, "wes")
@@ -404,7 +404,7 @@ def test_cancelling_from_progress_leaves_no_file_and_no_history(store: Store, ou
     """Issue 6 item 4 (progress with cancel): returning False stops the export; no file, no
     temporary file, no history row, nothing remembered."""
     for n in range(3):
-        store.save_episode(cjit(141 + n, triaged=IN_OCTOBER), today=TODAY)
+        store.episodes.save(cjit(141 + n, triaged=IN_OCTOBER), today=TODAY)
     calls: list[tuple[int, int]] = []
 
     def progress(done: int, total: int) -> bool:
@@ -423,7 +423,7 @@ def test_cancelling_from_progress_leaves_no_file_and_no_history(store: Store, ou
 def test_each_export_is_an_audit_event_and_a_history_row(store: Store, out: Path) -> None:
     """Issue 6 items 3 and 4: who, when, dataset, month, counts, SHA-256, file name and
     episode ids are kept; the audit chain records the export and still verifies."""
-    saved = store.save_episode(cjit(151, triaged=IN_OCTOBER, referrals=2), today=TODAY)
+    saved = store.episodes.save(cjit(151, triaged=IN_OCTOBER, referrals=2), today=TODAY)
     result = export(store, "cjit-q", OCTOBER, out)
     (entry,) = history(store, "cjit-q")
     assert (entry.created_by, entry.dataset, entry.period) == ("amy", "cjit-q", OCTOBER)
@@ -439,7 +439,7 @@ def test_each_export_is_an_audit_event_and_a_history_row(store: Store, out: Path
             )
         ]
     assert json.loads(ids) == [saved.episode_id] and actions == ["export"]
-    assert store.verify_audit().ok
+    assert store.backups.verify_audit().ok
 
 
 def test_a_missing_folder_is_refused(store: Store, tmp_path: Path) -> None:

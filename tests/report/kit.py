@@ -122,7 +122,7 @@ def fill_cjit(store: Store, refdata: RefData, *, markers: bool = False) -> list[
         if markers:
             rec["CLIENT"] = CLIENT_REF
         saved.append(
-            store.save_episode(
+            store.episodes.save(
                 rec,
                 dataset="cjit-q",
                 client_name=NAME if markers else None,
@@ -177,5 +177,5 @@ def fill_secure(store: Store, refdata: RefData) -> list[SavedEpisode]:
     for base, (values, interventions) in zip(bases, SECURE_EPISODES, strict=True):
         rec = _episode(base, clear, values)
         rec["interventions"] = interventions
-        saved.append(store.save_episode(rec, dataset="secure-r"))
+        saved.append(store.episodes.save(rec, dataset="secure-r"))
     return saved

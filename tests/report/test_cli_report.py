@@ -30,7 +30,7 @@ def team(
     path = tmp_path / "team.store"
     store = make_store(name=path.name)
     episodes = [s.episode_id for s in kit.fill_cjit(store, refdata, markers=True)]
-    store.add_user("bob", "bob's password", "worker")
+    store.users.add("bob", "bob's password", "worker")
     store.close(backup_reason=None)
     monkeypatch.setenv("PATHWAY_USER", "amy")
     monkeypatch.setenv("PATHWAY_PASSWORD", kit.PASSWORD)

@@ -215,7 +215,7 @@ def test_the_report_says_what_it_counted(cjit_store: Store, refdata: RefData) ->
 def test_a_worker_cannot_read_the_report(cjit_store: Store, refdata: RefData) -> None:
     """Issue 6: the monthly report is for managers."""
     kit.fill_cjit(cjit_store, refdata)
-    cjit_store.add_user("bob", "bob's password", "worker")
+    cjit_store.users.add("bob", "bob's password", "worker")
     path = cjit_store.path
     cjit_store.close(backup_reason=None)
     worker = Store.open(path, "bob", "bob's password", refdata=refdata)

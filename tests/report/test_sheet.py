@@ -53,8 +53,8 @@ def saved(
             {"MODAL": str(1 + i % 19), "MODST": "2025-01-02", "MODEND": "2025-02-03"}
             for i in range(items)
         ]
-    done = store.save_episode(rec, dataset=dataset, client_name=kit.NAME)
-    return store.load_episode(done.episode_id)
+    done = store.episodes.save(rec, dataset=dataset, client_name=kit.NAME)
+    return store.episodes.load(done.episode_id)
 
 
 def write(episode: StoredEpisode, refdata: RefData, path: Path) -> bytes:

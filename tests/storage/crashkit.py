@@ -20,10 +20,10 @@ flushed at once:
   client and referral ids left for the store to make), updates of stored episodes (a
   field changed, referrals added or removed, consent turned over) and new episodes of
   stored clients, at random.
-- ``backup``: ``ready``, then ``ack PATH`` after each ``store.backup()``.
+- ``backup``: ``ready``, then ``ack PATH`` after each ``store.backups.backup()``.
 - ``password``: ``ready``, then ``pw INDEX`` after each ``change_password`` between the
   two :data:`PASSWORDS` (INDEX is the one now current).
-- ``vacuum``: ``ready``, then ``ack`` after each ``store.vacuum()``.
+- ``vacuum``: ``ready``, then ``ack`` after each ``store.backups.vacuum()``.
 - ``migrate``: ``ready`` *before* ``Store.open`` (which backs up and upgrades an older
   store), ``opened`` after it; then it waits to be killed.
 
@@ -295,13 +295,13 @@ def _saves(store: Any, rng: random.Random) -> None:
     from desktop.domain.synthetic import records
     from desktop.storage.store import CaseloadQuery
 
-    known = [(r.episode_id, r.client_id) for r in store.caseload(CaseloadQuery(limit=60))]
+    known = [(r.episode_id, r.client_id) for r in store.caseload.page(CaseloadQuery(limit=60))]
     fresh = records(store.refdata, "cjit-q", 1 << 30, seed=rng.randrange(1 << 30))
     while True:
         roll = rng.random()
         if known and roll < 0.4:
             episode_id, _ = rng.choice(known)
-            rec = _edited(store.load_episode(episode_id).raw, rng)
+            rec = _edited(store.episodes.load(episode_id).raw, rng)
         else:
             rec = _new_record(next(fresh), rng)
             if known and roll > 0.9:
@@ -309,7 +309,7 @@ def _saves(store: Any, rng: random.Random) -> None:
         refs = rec["referrals"]
         assert isinstance(refs, list)
         _say(f"intent {rec['EPISODID']} {len(refs)}")
-        saved = store.save_episode(
+        saved = store.episodes.save(
             rec,
             client_name=rng.choice((None, "Pat Example", "")),
             notes=rng.choice((None, "seen at court", "phoned twice " * rng.randrange(1, 40))),
@@ -321,21 +321,21 @@ def _saves(store: Any, rng: random.Random) -> None:
 
 def _backups(store: Any) -> None:
     while True:
-        info = store.backup()
+        info = store.backups.backup()
         _say(f"ack {info.path}")
 
 
 def _passwords(store: Any, current: int) -> None:
     while True:
         new = 1 - current
-        store.change_password(PASSWORDS[current], PASSWORDS[new])
+        store.users.change_password(PASSWORDS[current], PASSWORDS[new])
         current = new
         _say(f"pw {current}")
 
 
 def _vacuums(store: Any) -> None:
     while True:
-        store.vacuum()
+        store.backups.vacuum()
         _say("ack")
 
 
@@ -375,13 +375,13 @@ def _warm_up(refdata: Any) -> None:
         store = Store.create(
             path, agency="CJ123", kind="cjit", user=USER, password=PASSWORDS[0], refdata=refdata
         )
-        saved = store.save_episode(
+        saved = store.episodes.save(
             _new_record(next(records(refdata, "cjit-q", 1)), random.Random())
         )
-        store.save_episode(_edited(store.load_episode(saved.episode_id).raw, random.Random()))
-        store.caseload(CaseloadQuery())
-        store.backup()
-        store.vacuum()
+        store.episodes.save(_edited(store.episodes.load(saved.episode_id).raw, random.Random()))
+        store.caseload.page(CaseloadQuery())
+        store.backups.backup()
+        store.backups.vacuum()
         store.close(backup_reason=None)
         Store.open(path, USER, PASSWORDS[0], refdata=refdata).close(backup_reason=None)
 

@@ -48,7 +48,7 @@ def open_store(path: Path, user: str | None = "amy", password: str = PASSWORD, *
 @contextlib.contextmanager
 def raw(store: Store) -> Iterator[Any]:
     """A raw keyed ``sqlcipher3`` connection borrowed from the store's pool."""
-    with store._live().connect() as conn:
+    with store.database.live().connect() as conn:
         yield conn.connection.dbapi_connection
 
 

@@ -36,7 +36,7 @@ def store(make_store: MakeStore, refdata: RefData) -> Store:
     for rec in records(refdata, "cjit-q", 8, seed=5):
         rec.pop("CLIENTID")
         rec.pop("EPISODID")
-        s.save_episode(rec)
+        s.episodes.save(rec)
     return s
 
 
@@ -67,7 +67,7 @@ def dump_hash(store_path: Path) -> str:
 
 
 def test_audit_chain_verifies(store: Store) -> None:
-    report = store.verify_audit()
+    report = store.backups.verify_audit()
     assert report.ok
     assert report.events >= 8
 
@@ -96,7 +96,7 @@ def test_audit_verify_finds_a_removed_or_altered_event(
     conn.close()
     reopened = Store.open(path, "amy", PASSWORD, refdata=store.refdata)
     try:
-        report = reopened.verify_audit()
+        report = reopened.backups.verify_audit()
     finally:
         reopened.close(backup_reason=None)
     assert not report.ok
@@ -108,7 +108,7 @@ def test_audit_verify_finds_a_removed_or_altered_event(
 
 def test_backup_is_checked_encrypted_and_complete(store: Store) -> None:
     """reliability #8: every backup is reopened and checked, with the same row counts."""
-    info = store.backup("manual")
+    info = store.backups.backup("manual")
     assert info.path.is_file()
     assert info.keys_path.is_file()
     assert info.path.read_bytes()[:16] != b"SQLite format 3\x00"
@@ -133,7 +133,7 @@ def test_backup_at_lock_and_close(store: Store, refdata: RefData) -> None:
 
 
 def test_only_the_newest_ten_backups_are_kept(store: Store) -> None:
-    made = [store.backup("manual").path for _ in range(13)]
+    made = [store.backups.backup("manual").path for _ in range(13)]
     kept = backup.list_backups(backups_folder(store.path), store.path.stem)
     assert len(kept) == backup.KEEP
     assert kept[0].path == made[-1]
@@ -148,7 +148,7 @@ def test_leftover_partial_backup_is_cleared(store: Store) -> None:
     folder.mkdir(exist_ok=True)
     partial = folder / ".team-20260101-000000-000000-manual.backup.partial"
     partial.write_bytes(b"half")
-    store.backup("manual")
+    store.backups.backup("manual")
     assert not partial.exists()
 
 
@@ -159,7 +159,7 @@ def test_restore_brings_back_the_backup_and_keeps_the_live_store(
     store: Store, refdata: RefData
 ) -> None:
     path = store.path
-    info = store.backup("manual")
+    info = store.backups.backup("manual")
     store.close(backup_reason=None)
     expected = dump_hash(path)
     # Change the live store after the backup.
@@ -167,7 +167,7 @@ def test_restore_brings_back_the_backup_and_keeps_the_live_store(
     rec = next(records(refdata, "cjit-q", 1, seed=77))
     rec.pop("CLIENTID")
     rec.pop("EPISODID")
-    live.save_episode(rec)
+    live.episodes.save(rec)
     live.close(backup_reason=None)
     assert dump_hash(path) != expected
 
@@ -177,14 +177,14 @@ def test_restore_brings_back_the_backup_and_keeps_the_live_store(
     assert done.kept_as.exists()
     back = Store.open(path, "amy", PASSWORD, refdata=refdata)
     try:
-        assert back.count_caseload() == 8
-        assert back.integrity_problems() == []
+        assert back.caseload.count() == 8
+        assert back.backups.integrity_problems() == []
     finally:
         back.close(backup_reason=None)
 
 
 def test_restore_into_a_new_place(store: Store, tmp_path: Path) -> None:
-    info = store.backup("manual")
+    info = store.backups.backup("manual")
     target = tmp_path / "elsewhere" / "copy.store"
     done = restore(info.path, target, "amy", PASSWORD)
     assert done.kept_as is None
@@ -198,7 +198,7 @@ def dump_hash_open(store: Store) -> str:
 
 
 def test_restore_refuses_a_wrong_password_and_changes_nothing(store: Store) -> None:
-    info = store.backup("manual")
+    info = store.backups.backup("manual")
     path = store.path
     store.close(backup_reason=None)
     before = path.read_bytes()
@@ -221,7 +221,7 @@ def test_restore_refuses_a_foreign_file(store: Store, tmp_path: Path) -> None:
 
 
 def test_restore_refuses_a_damaged_backup(store: Store) -> None:
-    info = store.backup("manual")
+    info = store.backups.backup("manual")
     path = store.path
     store.close(backup_reason=None)
     data = bytearray(info.path.read_bytes())
@@ -235,7 +235,7 @@ def test_restore_refuses_a_damaged_backup(store: Store) -> None:
 
 def test_a_damaged_store_offers_the_newest_backup_by_date(store: Store, refdata: RefData) -> None:
     """Store issue item 6: offer the newest verified backup, named by its date."""
-    info = store.backup("manual")
+    info = store.backups.backup("manual")
     path = store.path
     store.close(backup_reason=None)
     data = bytearray(path.read_bytes())
@@ -249,7 +249,7 @@ def test_a_damaged_store_offers_the_newest_backup_by_date(store: Store, refdata:
     assert f"{info.taken:%d %B %Y}" in str(caught.value)
     restore(info.path, path, "amy", PASSWORD)
     with Store.open(path, "amy", PASSWORD, refdata=refdata) as back:
-        assert back.count_caseload() == 8
+        assert back.caseload.count() == 8
 
 
 # ---------------------------------------------------------------- migrations
@@ -262,7 +262,7 @@ def test_models_and_migrations_agree(store: Store) -> None:
 
     from desktop.storage.models import Base
 
-    with store._live().connect() as conn:
+    with store.database.live().connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
 
@@ -279,7 +279,7 @@ def test_an_older_store_is_migrated_at_unlock_after_a_backup(
     conn.execute("UPDATE alembic_version SET version_num = '0001'")
     conn.close()
     with Store.open(path, "amy", PASSWORD, refdata=refdata) as s:
-        assert s.count_caseload() == 8
+        assert s.caseload.count() == 8
     made = backup.list_backups(backups_folder(path), path.stem)
     assert any(b.reason == "before-upgrade" for b in made)
     conn = raw(path)
@@ -312,7 +312,7 @@ def test_episodes_once_kept_as_drafts_are_records_after_the_upgrade(
     conn.commit()
     conn.close()
     with Store.open(path, "amy", PASSWORD, refdata=refdata) as s:
-        assert s.count_caseload() == 8
+        assert s.caseload.count() == 8
         after = check(s, "cjit-q", f"{today:%Y-%m}")
     assert (after.records, after.left_out_no_consent, len(after.undecided)) == (
         before.records,
@@ -346,7 +346,7 @@ def test_a_key_file_whose_backup_never_got_its_name_is_cleared(store: Store) -> 
     folder.mkdir(exist_ok=True)
     orphan = folder / "team-20260101-000000-000000-manual.backup.keys"
     orphan.write_text("{}", encoding="utf-8")
-    made = store.backup("manual")
+    made = store.backups.backup("manual")
     assert not orphan.exists()
     assert made.keys_path.exists()
 

@@ -20,12 +20,12 @@ SAME_MOMENT = datetime(2026, 11, 24, 9, 0, 0)
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     path: Path = tmp_path_factory.mktemp("pages") / "team.store"
-    s = new_store(path)
-    s._clock = lambda: SAME_MOMENT  # every save at one moment: the order has many ties
+    # every save at one moment: the order has many ties
+    s = new_store(path, clock=lambda: SAME_MOMENT)
     for i, rec in enumerate(fresh(45, seed=7)):
         if i % 3 == 0:
             rec["DISD"] = rec.get("TRIAGED")  # some closed, for the filters
-        s.save_episode(rec)
+        s.episodes.save(rec)
     yield s
     s.close(backup_reason=None)
 
@@ -33,7 +33,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 def _all_pages(store: Store, query: CaseloadQuery, size: int) -> list[CaseloadRow]:
     rows: list[CaseloadRow] = []
     while True:
-        page = store.caseload(replace(query, offset=len(rows), limit=size))
+        page = store.caseload.page(replace(query, offset=len(rows), limit=size))
         rows += page
         if len(page) < size:
             return rows
@@ -47,7 +47,7 @@ def test_pages_hold_every_episode_once_in_order(
     query = CaseloadQuery(order_by=order_by, descending=descending)
     rows = _all_pages(store, query, size=7)
     ids = [r.episode_id for r in rows]
-    assert len(ids) == len(set(ids)) == store.count_caseload(query) == 45
+    assert len(ids) == len(set(ids)) == store.caseload.count(query) == 45
     keys = {
         "updated_at": lambda r: r.updated_at,
         "client_ref": lambda r: r.client_ref or "",
@@ -66,6 +66,6 @@ def test_filtered_pages_match_the_count(store: Store) -> None:
         CaseloadQuery(states=("closed", "on_caseload", "caseload_decision", "triaged")),
     ):
         rows = _all_pages(store, query, size=4)
-        assert len({r.episode_id for r in rows}) == len(rows) == store.count_caseload(query)
+        assert len({r.episode_id for r in rows}) == len(rows) == store.caseload.count(query)
     closed = _all_pages(store, CaseloadQuery(states=("closed",)), size=4)
     assert closed and all(r.state == "closed" for r in closed)

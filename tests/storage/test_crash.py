@@ -88,8 +88,8 @@ def _new_lane(path: Path, refdata: RefData, episodes: int) -> Lane:
     try:
         if episodes:
             batch = synthetic_records(episodes, seed=SEED, refdata=refdata)
-            store.load_synthetic(batch, "cjit-q")
-        counts = store.counts()
+            store.episodes.load_synthetic(batch, "cjit-q")
+        counts = store.backups.counts()
     finally:
         store.close(backup_reason=None)
     key, _ = keys.unwrap_key(keys.read_keyfile(keys_path(path)), USER, PASSWORDS[0])
@@ -262,8 +262,8 @@ class SavesCheck:
             self.notes.append(f"{lane.path.name} did not open: {exc!r}")
             return
         try:
-            problems = store.integrity_problems()
-            audit = store.verify_audit()
+            problems = store.backups.integrity_problems()
+            audit = store.backups.verify_audit()
         finally:
             store.close(backup_reason=None)
         if problems:
@@ -400,11 +400,11 @@ class SpecialCheck:
             self.notes.append(f"{lane.path.name} did not open: {exc!r}")
             return
         try:
-            problems = store.integrity_problems()
+            problems = store.backups.integrity_problems()
             if problems:
                 f["integrity_failures"] += 1
                 self.notes.append(f"{lane.path.name}: {problems[:3]}")
-            if not store.verify_audit().ok:
+            if not store.backups.verify_audit().ok:
                 f["audit_failures"] += 1
             self.while_open(lane, store)
         finally:
@@ -483,7 +483,7 @@ class VacuumCheck(SpecialCheck):
     mode = "vacuum"
 
     def while_open(self, lane: Lane, store: Store) -> None:
-        now = {t: n for t, n in store.counts().items() if t != "audit_events"}
+        now = {t: n for t, n in store.backups.counts().items() if t != "audit_events"}
         before = {t: n for t, n in lane.counts.items() if t != "audit_events"}
         if now != before:
             self.figures["counts_changed"] += 1
@@ -598,7 +598,7 @@ def _kill_during(check: SpecialCheck, tmp_path: Path, refdata: RefData) -> dict[
 def test_kill_9_during_backups_leaves_only_checked_backups(
     tmp_path: Path, refdata: RefData
 ) -> None:
-    """reliability #5: kill -9 during store.backup() in a loop. Every ``*.backup`` at a
+    """reliability #5: kill -9 during store.backups.backup() in a loop. Every ``*.backup`` at a
     final name passes its check, the last acknowledged one too; half-made copies are hidden
     and gone once the store has been opened and closed again; the store opens and passes
     its checks."""
@@ -618,7 +618,7 @@ def test_kill_9_during_password_changes_leaves_exactly_one_password(
 
 
 def test_kill_9_during_vacuum_changes_nothing(tmp_path: Path, refdata: RefData) -> None:
-    """reliability #5: kill -9 during store.vacuum() in a loop. The store opens, passes its
+    """reliability #5: kill -9 during store.backups.vacuum() in a loop. The store opens, passes its
     checks and holds the same rows as before."""
     figures = _kill_during(VacuumCheck(refdata), tmp_path, refdata)
     assert figures["acknowledged"] > 0, figures

@@ -83,16 +83,16 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     for i, rec in enumerate(fresh(EPISODES + 4, seed=11)):
         long_notes = i < 6  # rows with overflow pages, some deleted below to free pages
         saved.append(
-            store.save_episode(
+            store.episodes.save(
                 rec,
                 client_name=f"Client {i}",
                 notes=("Seen at the custody suite. " * 400) if long_notes else "Seen.",
             )
         )
     for s in saved[:4]:
-        store.delete_episode(s.episode_id)
-    backup = store.backup("manual")
-    counts = store.counts()
+        store.episodes.delete(s.episode_id)
+    backup = store.backups.backup("manual")
+    counts = store.backups.counts()
     store.close(backup_reason=None)
     assert not sidecar(path, "-wal").exists() or sidecar(path, "-wal").stat().st_size == 0
     assert not sidecar(path, "-journal").exists()
@@ -213,13 +213,13 @@ def attempt(t: Template, mutant: Mutant, folder: Path, with_backup: bool = False
     store: Store | None = None
     try:
         store = open_store(path)
-        problems = store.integrity_problems()
+        problems = store.backups.integrity_problems()
         if problems:
             outcome.result = "found-by-check"
         else:
-            rows = store.caseload(CaseloadQuery(limit=10_000))
+            rows = store.caseload.page(CaseloadQuery(limit=10_000))
             for row in rows:
-                store.load_episode(row.episode_id)
+                store.episodes.load(row.episode_id)
             # Opened, passed both checks and read back: silent, and worse if records are gone.
             outcome.message = f"{len(rows)} of {t.episodes} episodes read back"
     except (StoreDamaged, ForeignFile) as exc:
@@ -347,8 +347,8 @@ def test_garbage_beside_the_store_costs_no_record(template: Template, tmp_path: 
         assert path.read_bytes() == template.data
         return
     try:
-        assert store.integrity_problems() == []
-        assert store.counts() | {"audit_events": 0} == template.counts | {"audit_events": 0}
+        assert store.backups.integrity_problems() == []
+        assert store.backups.counts() | {"audit_events": 0} == template.counts | {"audit_events": 0}
         checkpoint(store)
     finally:
         store.close(backup_reason=None)

@@ -129,7 +129,7 @@ class PageCap:
 
     def _cap(self, store: Store, pages: int | None) -> None:
         # The pool holds one connection: the saves after this reuse the capped one.
-        with store._live().connect() as conn:
+        with store.database.live().connect() as conn:
             if pages is None:
                 pages = int(conn.exec_driver_sql("PRAGMA page_count").scalar_one())
             conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
@@ -204,52 +204,52 @@ def _scenario(path: Path, refdata: RefData, full: Full) -> dict[str, Any]:
     figures: dict[str, Any] = {"path": full.name}
     store = new_store(path, user=USER, password=PASSWORD, dat=None, refdata=refdata)
     try:
-        saved = [store.save_episode(raw) for raw in _records(refdata, 5, seed=6)]
-        before = {s.episode_id: store.load_episode(s.episode_id).raw for s in saved}
+        saved = [store.episodes.save(raw) for raw in _records(refdata, 5, seed=6)]
+        before = {s.episode_id: store.episodes.load(s.episode_id).raw for s in saved}
         backups_before = _final_backups(store)
 
         full.fill(store)
-        counts = store.counts()
+        counts = store.backups.counts()
         record = _records(refdata, 1, seed=66)[0]
         typed = copy.deepcopy(record)
         for _attempt in range(2):  # and again: a failed save leaves nothing locked
             with pytest.raises(DiskFull) as failed:
-                store.save_episode(record, notes=BIG_NOTES, client_name="Jo Example")
+                store.episodes.save(record, notes=BIG_NOTES, client_name="Jo Example")
             _assert_disk_full(failed.value)
         assert record == typed, "the record being saved changed in the caller's hands"
-        assert store.counts() == counts, "a failed save changed the store"
-        assert {e: store.load_episode(e).raw for e in before} == before
-        assert store.integrity_problems() == []
-        assert store.verify_audit().ok
+        assert store.backups.counts() == counts, "a failed save changed the store"
+        assert {e: store.episodes.load(e).raw for e in before} == before
+        assert store.backups.integrity_problems() == []
+        assert store.backups.verify_audit().ok
         figures["save_error"] = str(failed.value)
 
         full.free(store)
-        again = store.save_episode(record, notes=BIG_NOTES, client_name="Jo Example")
-        stored = store.load_episode(again.episode_id)
+        again = store.episodes.save(record, notes=BIG_NOTES, client_name="Jo Example")
+        stored = store.episodes.load(again.episode_id)
         assert stored.notes == BIG_NOTES and stored.client_name == "Jo Example"
-        assert store.counts()["episodes"] == counts["episodes"] + 1
-        assert store.integrity_problems() == []
+        assert store.backups.counts()["episodes"] == counts["episodes"] + 1
+        assert store.backups.integrity_problems() == []
 
         with full.backups_full(store), pytest.raises(DiskFull) as failed_backup:
-            store.backup("manual")
+            store.backups.backup("manual")
         _assert_disk_full(failed_backup.value)
         assert _final_backups(store) == backups_before, "a failed backup left a final file"
         assert _hidden(backups_folder(store.path)) == [], "a failed backup left a copy"
         assert not list(path.parent.glob(f".{path.name}.keys.*.tmp"))
         figures["backup_error"] = str(failed_backup.value)
 
-        info = store.backup("manual")
-        backup_files.check_copy(info.path, store._key, store.counts())
-        assert store.integrity_problems() == []
-        assert store.verify_audit().ok
+        info = store.backups.backup("manual")
+        backup_files.check_copy(info.path, store.key, store.backups.counts())
+        assert store.backups.integrity_problems() == []
+        assert store.backups.verify_audit().ok
     finally:
         store.close(backup_reason=None)
 
     reopened = Store.open(path, USER, PASSWORD, refdata=refdata)
     try:
-        assert reopened.load_episode(again.episode_id).notes == BIG_NOTES
-        assert {e: reopened.load_episode(e).raw for e in before} == before
-        assert reopened.integrity_problems() == []
+        assert reopened.episodes.load(again.episode_id).notes == BIG_NOTES
+        assert {e: reopened.episodes.load(e).raw for e in before} == before
+        assert reopened.backups.integrity_problems() == []
     finally:
         reopened.close(backup_reason=None)
     return figures

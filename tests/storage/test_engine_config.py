@@ -68,7 +68,7 @@ def store(make_store: MakeStore) -> Store:
 def test_every_pooled_connection_holds_the_pinned_settings(store: Store) -> None:
     """reliability #1: engine configuration, read back on every connection of the pool."""
     assert EXPECTED_PRAGMAS == PINNED
-    engine = store._live()
+    engine = store.database.live()
     conns = [engine.connect() for _ in range(3)]  # pool_size 1 + max_overflow 2
     try:
         raws = [c.connection.dbapi_connection for c in conns]
@@ -102,7 +102,7 @@ def test_installed_versions_are_the_pinned_ones(store: Store) -> None:
     assert versions.cipher == CIPHER_VERSION
     assert versions.sqlite == SQLITE_VERSION
     assert versions.temp_store_compiled >= 2
-    with store._live().connect() as conn:
+    with store.database.live().connect() as conn:
         dbapi = conn.connection.dbapi_connection
         provider = str(dbapi.execute("PRAGMA cipher_provider").fetchone()[0])
         provider_version = str(dbapi.execute("PRAGMA cipher_provider_version").fetchone()[0])
@@ -166,8 +166,8 @@ def test_the_file_is_ciphertext_from_the_first_byte(tmp_path: Path, make_store: 
     path = tmp_path / "team.store"
     s = make_store(name=path.name)
     for rec in fresh(100, seed=2):
-        s.save_episode(rec, client_name="Jo Bloggs", notes="seen at the custody suite")
-    assert s.count_caseload(CaseloadQuery()) == 100
+        s.episodes.save(rec, client_name="Jo Bloggs", notes="seen at the custody suite")
+    assert s.caseload.count(CaseloadQuery()) == 100
     s.close(backup_reason=None)
     data = path.read_bytes()
     assert len(data) > 40 * 4096
@@ -193,8 +193,8 @@ def test_the_key_is_in_no_url_or_repr_and_is_forgotten_at_close(
     key_hex = bytes(key).hex()
     keys.zero(key)
     store = open_store(path)
-    engine = store._live()
-    assert bytes(store._key).hex() == key_hex  # the store holds the real key while open
+    engine = store.database.live()
+    assert bytes(store.key).hex() == key_hex  # the store holds the real key while open
     shown = [
         repr(engine),
         str(engine.url),
@@ -204,13 +204,13 @@ def test_the_key_is_in_no_url_or_repr_and_is_forgotten_at_close(
     assert not [s for s in shown if key_hex in s.lower()]
     assert PASSWORD not in " ".join(shown)
     store.close()
-    assert len(store._key) == 32
-    assert store._key == bytearray(32)
+    assert len(store.key) == 32
+    assert store.key == bytearray(32)
     assert store.is_open is False
     with pytest.raises(StoreError, match="locked"):
-        store.save_episode(fresh(1)[0])
+        store.episodes.save(fresh(1)[0])
     with pytest.raises(StoreError, match="locked"):
-        store.caseload()
+        store.caseload.page()
     # The disposed engine has only the zeroed key left: it cannot open the file again.
     with pytest.raises(DBAPIError):
         engine.connect()

@@ -85,7 +85,7 @@ def test_recovery_key_sets_a_new_password(tmp_path: Path, refdata: RefData) -> N
     create(path, refdata, recovery_public=public).close(backup_reason=None)
     with Store.recover(path, private, "amy", "after recovery", refdata=refdata) as s:
         assert s.user.name == "amy"
-        assert s.verify_audit().ok
+        assert s.backups.verify_audit().ok
     with pytest.raises(WrongPassword):
         Store.open(path, "amy", "first pass", refdata=refdata)
     Store.open(path, "amy", "after recovery", refdata=refdata).close(backup_reason=None)

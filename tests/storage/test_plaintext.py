@@ -67,7 +67,7 @@ for i, rec in enumerate(records(refdata, "cjit-q", 500, seed=77)):
     for item in rec.get("referrals", []):
         item.pop("REFERID", None)
     rec["CLIENT"] = "ZQXMARK-" + uuid.uuid4().hex[:22]
-    store.save_episode(
+    store.episodes.save(
         rec,
         client_name=f"{base}-name-{i}",
         client_notes=f"{base}-client-notes-{i}",
@@ -153,7 +153,7 @@ def test_the_scan_finds_a_marker_in_every_encoding(tmp_path: Path) -> None:
 
 
 def _temp_store_settings(store: Store) -> list[str]:
-    engine = store._live()
+    engine = store.database.live()
     conns = [engine.connect() for _ in range(3)]
     try:
         return [
@@ -172,7 +172,7 @@ def _session(box: Sandbox, path: Path, password: str) -> dict[str, int]:
     for rec in fresh(SAVES, seed=31):
         rec["CLIENT"] = box.mark(client=True)
         saved.append(
-            store.save_episode(
+            store.episodes.save(
                 rec,
                 client_name=box.mark(),
                 client_notes=box.mark(),
@@ -180,34 +180,34 @@ def _session(box: Sandbox, path: Path, password: str) -> dict[str, int]:
             )
         )
     for s in saved[:8]:  # edits: new notes and names, and a changed client reference
-        back = store.load_episode(s.episode_id)
+        back = store.episodes.load(s.episode_id)
         raw_rec = dict(back.raw)
         raw_rec["CLIENT"] = box.mark(client=True)
-        store.save_episode(raw_rec, client_name=box.mark(), notes=box.mark())
+        store.episodes.save(raw_rec, client_name=box.mark(), notes=box.mark())
     for s in saved[8:14]:
-        store.record_consent(s.client_id, "sharing", "given", date(2026, 3, 2), agencies=box.mark())
-    store.save_draft({"CLIENT": box.mark(client=True), "notes": box.mark()})
-    store.save_draft({"notes": box.mark(), "name": box.mark()}, episode_id=saved[20].episode_id)
-    store.discard_draft(saved[20].episode_id)
+        store.consent.record(s.client_id, "sharing", "given", date(2026, 3, 2), agencies=box.mark())
+    store.places.remember(saved[20].episode_id)
+    store.places.remember(saved[21].episode_id)
+    store.places.remember(None)
     imported = fresh(3, seed=32)
     for rec in imported:
         rec["CLIENT"] = box.mark(client=True)
-    store.import_records(imported)
-    found = store.caseload(CaseloadQuery(search=PREFIX, limit=1000))
+    store.episodes.import_records(imported)
+    found = store.caseload.page(CaseloadQuery(search=PREFIX, limit=1000))
     assert len(found) == SAVES + len(imported)
     for order in ("updated_at", "opened_on", "closed_on", "last_contact", "client_ref", "dob"):
         for descending in (True, False):
-            rows = store.caseload(
+            rows = store.caseload.page(
                 CaseloadQuery(search=PREFIX[:5], order_by=order, descending=descending, limit=20)
             )
             assert len(rows) == 20
-    assert store.count_caseload(CaseloadQuery(search=PREFIX)) == SAVES + len(imported)
-    store.delete_episode(saved[30].episode_id)
-    store.delete_episode(saved[31].episode_id)
+    assert store.caseload.count(CaseloadQuery(search=PREFIX)) == SAVES + len(imported)
+    store.episodes.delete(saved[30].episode_id)
+    store.episodes.delete(saved[31].episode_id)
     assert _temp_store_settings(store) == ["2", "2", "2"]
-    store.vacuum()
-    store.backup("manual")
-    assert store.integrity_problems() == []
+    store.backups.vacuum()
+    store.backups.backup("manual")
+    assert store.backups.integrity_problems() == []
     store.lock()  # takes a backup too
     return {"episodes": SAVES + len(imported) - 2}
 
@@ -305,7 +305,7 @@ def test_no_marker_reaches_disk_or_logs(
     assert scan([attempts, keys_path(path)]) == []
 
     store = Store.open(path, "amy", password, refdata=refdata)  # unlock
-    assert store.count_caseload() == expected["episodes"]
+    assert store.caseload.count() == expected["episodes"]
     assert _temp_store_settings(store) == ["2", "2", "2"]
     with raw(store) as conn:
         options = [str(r[0]) for r in conn.execute("PRAGMA compile_options")]
@@ -319,8 +319,8 @@ def test_no_marker_reaches_disk_or_logs(
     kill_hits = scan(after_kill)
 
     store = Store.open(path, "amy", password, refdata=refdata)  # recovery after the kill
-    assert store.integrity_problems() == []
-    assert store.count_caseload() >= expected["episodes"] + reported
+    assert store.backups.integrity_problems() == []
+    assert store.caseload.count() >= expected["episodes"] + reported
     store.close()
 
     key, _ = keys.unwrap_key(keys.read_keyfile(keys_path(path)), "amy", password)

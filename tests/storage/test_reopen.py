@@ -30,7 +30,7 @@ def store(make_store: MakeStore) -> Store:
 
 
 def audit_of(store: Store, episode_id: str) -> list[tuple[str, str]]:
-    with store._read() as s:
+    with store.reading() as s:
         rows = s.execute(
             select(AuditEvent.action, AuditEvent.changes)
             .where(AuditEvent.entity_id == episode_id)
@@ -50,11 +50,11 @@ def test_reopen_after_court_clears_discharge_and_exit_and_audits_the_reason(
         reason="T",
         EXITDEST=PRISON,
     )
-    saved = store.save_episode(closed, today=date(2026, 11, 16))
-    before = store.load_episode(saved.episode_id)
+    saved = store.episodes.save(closed, today=date(2026, 11, 16))
+    before = store.episodes.load(saved.episode_id)
     assert before.state == "exited"
-    result = store.reopen_episode(saved.episode_id, "court", date(2026, 11, 19))
-    after = store.load_episode(saved.episode_id)
+    result = store.episodes.reopen(saved.episode_id, "court", date(2026, 11, 19))
+    after = store.episodes.load(saved.episode_id)
     assert after.state == "in_treatment"
     assert not {"DISD", "DISRSN", "EXITD", "EXITRSN", "EXITDEST"} & set(after.raw)
     items = after.raw["interventions"]
@@ -64,23 +64,23 @@ def test_reopen_after_court_clears_discharge_and_exit_and_audits_the_reason(
     events = audit_of(store, saved.episode_id)
     reopen = [c for a, c in events if a == "reopen"]
     assert reopen == ['{"reason":[null,"court"]}']
-    assert store.verify_audit().ok
-    open_now = store.caseload(CaseloadQuery(dataset="secure-r", open_only=True))
+    assert store.backups.verify_audit().ok
+    open_now = store.caseload.page(CaseloadQuery(dataset="secure-r", open_only=True))
     assert [r.episode_id for r in open_now] == [saved.episode_id]
 
 
 def test_new_interventions_after_reopen_are_saved_beside_the_closed_ones(store: Store) -> None:
     """Appendix D: "the old interventions remain closed and new interventions are opened"."""
     rec = discharged(in_treatment(), on="2026-11-10")
-    saved = store.save_episode(rec, today=date(2026, 11, 10))
-    store.reopen_episode(saved.episode_id, "short_gap", date(2026, 11, 20))
-    raw = store.load_episode(saved.episode_id).raw
+    saved = store.episodes.save(rec, today=date(2026, 11, 10))
+    store.episodes.reopen(saved.episode_id, "short_gap", date(2026, 11, 20))
+    raw = store.episodes.load(saved.episode_id).raw
     items = raw["interventions"]
     assert isinstance(items, list)
     items.append({"MODAL": PSYCHOSOCIAL, "MODST": "2026-11-20"})
-    result = store.save_episode({**raw, "interventions": items}, today=date(2026, 11, 20))
+    result = store.episodes.save({**raw, "interventions": items}, today=date(2026, 11, 20))
     assert result.summary.errors == 0
-    loaded = store.load_episode(saved.episode_id).raw["interventions"]
+    loaded = store.episodes.load(saved.episode_id).raw["interventions"]
     assert isinstance(loaded, list)
     assert [bool(i.get("MODEND")) for i in loaded if isinstance(i, dict)] == [True, True, False]
 
@@ -99,19 +99,19 @@ def test_reopen_is_refused_in_plain_words_and_changes_nothing(
 ) -> None:
     """Dataset R v1.2 DISD (under 21 days) and appendix D (never after a release to the
     community, even briefly): the worker is told why, and the episode is left as it was."""
-    saved = store.save_episode(record, today=date(2026, 11, 3))
-    before = store.load_episode(saved.episode_id)
+    saved = store.episodes.save(record, today=date(2026, 11, 3))
+    before = store.episodes.load(saved.episode_id)
     with pytest.raises(StoreError) as caught:
-        store.reopen_episode(saved.episode_id, reason, returned)
+        store.episodes.reopen(saved.episode_id, reason, returned)
     assert words in str(caught.value)
-    after = store.load_episode(saved.episode_id)
+    after = store.episodes.load(saved.episode_id)
     assert (after.raw, after.version) == (before.raw, before.version)
     assert not [a for a, _ in audit_of(store, saved.episode_id) if a == "reopen"]
 
 
 def test_reopen_of_an_unknown_episode(store: Store) -> None:
     with pytest.raises(RecordNotFound):
-        store.reopen_episode("nope", "court", date(2026, 11, 5))
+        store.episodes.reopen("nope", "court", date(2026, 11, 5))
 
 
 def test_caseload_groups_filter_in_the_store(store: Store, refdata: RefData) -> None:
@@ -119,12 +119,12 @@ def test_caseload_groups_filter_in_the_store(store: Store, refdata: RefData) -> 
     month) are filters the store applies, so paging and counts stay in SQL."""
     from desktop.domain.prison import caseload_groups
 
-    treating = store.save_episode(in_treatment(), today=date(2026, 11, 24))
-    waiting = store.save_episode(discharged(in_treatment()), today=date(2026, 11, 24))
-    out = store.save_episode(
+    treating = store.episodes.save(in_treatment(), today=date(2026, 11, 24))
+    waiting = store.episodes.save(discharged(in_treatment()), today=date(2026, 11, 24))
+    out = store.episodes.save(
         released(discharged(in_treatment()), on="2026-11-02"), today=date(2026, 11, 24)
     )
-    moved = store.save_episode(
+    moved = store.episodes.save(
         exited(discharged(in_treatment(), reason="84"), reason="T", EXITDEST=PRISON),
         today=date(2026, 11, 24),
     )
@@ -144,9 +144,9 @@ def test_caseload_groups_filter_in_the_store(store: Store, refdata: RefData) -> 
             closed_to=group.closed_to,
             fields_in=group.fields_in,
         )
-        found = {r.episode_id for r in store.caseload(query)}
+        found = {r.episode_id for r in store.caseload.page(query)}
         assert found == {s.episode_id for s in expected[group.key]}, group.key
-        assert store.count_caseload(query) == len(found)
+        assert store.caseload.count(query) == len(found)
 
 
 def test_a_return_date_after_today_is_refused(store: Store) -> None:
@@ -154,7 +154,7 @@ def test_a_return_date_after_today_is_refused(store: Store) -> None:
     window of dataset R DISD is measured to a real return)."""
     from datetime import timedelta
 
-    saved = store.save_episode(discharged(in_treatment()), today=date(2026, 11, 3))
+    saved = store.episodes.save(discharged(in_treatment()), today=date(2026, 11, 3))
     with pytest.raises(StoreError, match="after today"):
-        store.reopen_episode(saved.episode_id, "short_gap", date.today() + timedelta(days=3))
-    assert store.load_episode(saved.episode_id).raw.get("DISD")
+        store.episodes.reopen(saved.episode_id, "short_gap", date.today() + timedelta(days=3))
+    assert store.episodes.load(saved.episode_id).raw.get("DISD")

@@ -41,9 +41,9 @@ def shared(tmp_path: Path, make_store: MakeStore) -> Path:
     """A store with a manager (amy) and a worker (ben), closed."""
     path = tmp_path / "team.store"
     store = make_store(name=path.name)
-    store.add_user("ben", BEN_PW)
+    store.users.add("ben", BEN_PW)
     for rec in fresh(5, seed=4):
-        store.save_episode(rec)
+        store.episodes.save(rec)
     store.close(backup_reason=None)
     return path
 
@@ -55,7 +55,7 @@ def test_each_worker_opens_with_their_own_password(shared: Path) -> None:
     amy.close(backup_reason=None)
     ben = open_store(shared, "ben", BEN_PW)
     ben_info = ben.user
-    assert ben.count_caseload() == 5
+    assert ben.caseload.count() == 5
     ben.close(backup_reason=None)
     assert (amy_info.name, amy_info.role) == ("amy", "manager")
     assert (ben_info.name, ben_info.role) == ("ben", "worker")
@@ -71,13 +71,13 @@ def test_a_worker_cannot_add_or_remove_users(shared: Path) -> None:
     try:
         before = keys_path(shared).read_bytes()
         with pytest.raises(NotPermitted):
-            ben.add_user("cat", "Cat's pass phrase 1")
+            ben.users.add("cat", "Cat's pass phrase 1")
         with pytest.raises(NotPermitted):
-            ben.remove_user("amy")
+            ben.users.remove("amy")
         with pytest.raises(NotPermitted):
-            ben.reset_password("amy", "taken over 1234")
+            ben.users.reset_password("amy", "taken over 1234")
         assert keys_path(shared).read_bytes() == before
-        assert [u.name for u in ben.users()] == ["amy", "ben"]
+        assert [u.name for u in ben.users.all()] == ["amy", "ben"]
     finally:
         ben.close(backup_reason=None)
 
@@ -93,14 +93,14 @@ def test_each_change_of_users_is_one_audit_event_by_the_manager(shared: Path) ->
                 return int(conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
 
         start = events()
-        cat = amy.add_user("cat", "Cat's own phrase 77")
+        cat = amy.users.add("cat", "Cat's own phrase 77")
         assert _last_events(amy, 1) == [("create", amy.user.id, cat.id)]
-        amy.reset_password("cat", "Cat's reset phrase 78")
+        amy.users.reset_password("cat", "Cat's reset phrase 78")
         assert _last_events(amy, 1) == [("password", amy.user.id, cat.id)]
-        amy.remove_user("cat")
+        amy.users.remove("cat")
         assert _last_events(amy, 1) == [("delete", amy.user.id, cat.id)]
         assert events() == start + 3
-        assert amy.verify_audit().ok
+        assert amy.backups.verify_audit().ok
     finally:
         amy.close(backup_reason=None)
 
@@ -110,8 +110,8 @@ def test_a_removed_worker_cannot_open(shared: Path) -> None:
     what a wrong password is told, even with a key file from before the removal."""
     old_keys = keys_path(shared).read_bytes()
     amy = open_store(shared, "amy", PASSWORD)
-    ben_id = next(u.id for u in amy.users() if u.name == "ben")
-    amy.remove_user("ben")
+    ben_id = next(u.id for u in amy.users.all() if u.name == "ben")
+    amy.users.remove("ben")
     assert _last_events(amy, 1) == [("delete", amy.user.id, ben_id)]
     amy.close(backup_reason=None)
     with pytest.raises(WrongPassword) as removed:
@@ -142,14 +142,14 @@ def test_a_password_change_rewrites_no_data_pages(shared: Path) -> None:
     every page."""
     amy = open_store(shared, "amy", PASSWORD)
     try:
-        client_id = amy.caseload()[0].client_id
+        client_id = amy.caseload.page()[0].client_id
         total = len(page_hashes(shared))
         keys_before = keys_path(shared).read_bytes()
         salt_before = shared.read_bytes()[:16]
         by_consent = _pages_changed_by(
-            amy, lambda: amy.record_consent(client_id, "sharing", "given", date(2026, 1, 5))
+            amy, lambda: amy.consent.record(client_id, "sharing", "given", date(2026, 1, 5))
         )
-        by_password = _pages_changed_by(amy, lambda: amy.change_password(PASSWORD, NEW_PW))
+        by_password = _pages_changed_by(amy, lambda: amy.users.change_password(PASSWORD, NEW_PW))
         assert _last_events(amy, 1) == [("password", amy.user.id, amy.user.id)]
         assert shared.read_bytes()[:16] == salt_before
     finally:
@@ -166,7 +166,7 @@ def test_a_password_change_rewrites_no_data_pages(shared: Path) -> None:
     with pytest.raises(WrongPassword):
         open_store(shared, "amy", PASSWORD)
     again = open_store(shared, "amy", NEW_PW)
-    assert again.count_caseload() == 5
+    assert again.caseload.count() == 5
     again.close(backup_reason=None)
     # The other worker's wrap is untouched.
     open_store(shared, "ben", BEN_PW).close(backup_reason=None)
@@ -262,7 +262,7 @@ def test_one_window_at_a_time(shared: Path) -> None:
             open_store(shared, "ben", BEN_PW)
         with pytest.raises(StoreInUse):
             open_store(shared, "amy", PASSWORD)
-        assert first.count_caseload() == 5
+        assert first.caseload.count() == 5
     finally:
         first.close(backup_reason=None)
     second = open_store(shared, "ben", BEN_PW)

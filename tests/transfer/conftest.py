@@ -12,7 +12,7 @@ from typing import Any
 
 from desktop.export import bundle
 from desktop.storage.backup import user_tables
-from desktop.storage.store import CaseloadQuery, Store, _raw
+from desktop.storage.store import CaseloadQuery, Store
 from tests.fixtures import PASSWORD
 from tests.storage.storekit import fresh
 
@@ -40,8 +40,7 @@ def key_of(store: Store, folder: Path) -> Path:
 def digest(store: Store) -> str:
     """A hash of every row of every table: equal before and after means nothing changed."""
     h = hashlib.sha256()
-    with store._live().connect() as conn:
-        db = _raw(conn)
+    with store.database.connect() as db:
         tables = set(user_tables(db))
         for table in CONTENT_TABLES:
             if table not in tables:
@@ -55,14 +54,14 @@ def digest(store: Store) -> str:
 
 def episodes_by_ref(store: Store) -> list[str]:
     """The store's episode ids ordered by client reference (then id)."""
-    rows = store.caseload(CaseloadQuery(order_by="client_ref", descending=False, limit=10_000))
+    rows = store.caseload.page(CaseloadQuery(order_by="client_ref", descending=False, limit=10_000))
     return [r.episode_id for r in sorted(rows, key=lambda r: (r.client_ref or "", r.episode_id))]
 
 
 def edit(store: Store, episode_id: str, **fields: Any) -> None:
-    raw = dict(store.load_episode(episode_id).raw)
+    raw = dict(store.episodes.load(episode_id).raw)
     raw.update(fields)
-    store.save_episode(raw)
+    store.episodes.save(raw)
 
 
 __all__ = ["PASSWORD", "digest", "edit", "episodes_by_ref", "fresh", "key_of"]

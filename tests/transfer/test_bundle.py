@@ -55,8 +55,8 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kit]:
             "worker": key_of(worker, folder / "worker-key"),
             "other": key_of(other, folder / "other-key"),
         }
-        worker.import_records(fresh(6, seed=5))
-        other.import_records(fresh(3, seed=6))
+        worker.episodes.import_records(fresh(6, seed=5))
+        other.episodes.import_records(fresh(3, seed=6))
         made = bundle.export_team(worker, keys["manager"], folder / "good.pwbundle")
         yield Kit(folder, manager, worker, other, keys, made.path.read_bytes())
     finally:
@@ -226,7 +226,7 @@ def test_the_private_key_stays_inside_the_encrypted_store(kit: Kit) -> None:
     doc = json.loads(kit.keys["manager"].read_text())
     assert set(doc) == {"format", "agency", "kind", "store_id", "key", "fingerprint"}
     assert base64.b64decode(doc["key"]) == transfer.public_from_private(private)
-    kit.manager.backup("manual")
+    kit.manager.backups.backup("manual")
     needles = (private, base64.b64encode(private), private.hex().encode())
     for path in kit.folder.rglob("*"):
         if path.is_file():

@@ -35,7 +35,7 @@ def pair(tmp_path: Path, make_store: MakeStore) -> Iterator[Pair]:
     try:
         mkey = key_of(manager, tmp_path / "mkey")
         wkey = key_of(worker, tmp_path / "wkey")
-        worker.import_records(fresh(3, seed=41))
+        worker.episodes.import_records(fresh(3, seed=41))
         first = bundle.export_team(worker, mkey, tmp_path / "w1.pwbundle")
         bundle.import_bundle(manager, first.path)
         back = bundle.export_team(manager, wkey, tmp_path / "m1.pwbundle")
@@ -64,10 +64,10 @@ def test_the_dialog_lists_bundles_imports_and_decides(pair: Pair, qtbot: QtBot) 
     assert dialog.received.rowCount() == 1 and dialog.conflict_table.rowCount() == 0
     assert not dialog.keep_local.isEnabled()
 
-    before = pair.manager.counts()
+    before = pair.manager.backups.counts()
     assert not dialog.import_file(pair.damaged)
     assert "cut short" in dialog.message.text()
-    assert pair.manager.counts() == before
+    assert pair.manager.backups.counts() == before
 
     with qtbot.waitSignal(dialog.changed):
         assert dialog.import_file(pair.conflicted)
@@ -88,7 +88,7 @@ def test_the_dialog_lists_bundles_imports_and_decides(pair: Pair, qtbot: QtBot) 
     assert "Kept 150" in dialog.message.text()
     assert dialog.conflict_table.rowCount() == 0
     episode = episodes_by_ref(pair.manager)[0]
-    assert pair.manager.load_episode(episode).raw["ALCUNITS"] == 150
+    assert pair.manager.episodes.load(episode).raw["ALCUNITS"] == 150
     assert not transfer.conflicts(pair.manager)
     dialog.close()
 

@@ -34,7 +34,7 @@ def test_a_team_round_trip_on_the_command_line(
     with make_store(name=manager_path.name, user="meg") as manager:
         manager.close(backup_reason=None)
     with make_store(name=worker_path.name, user="wes") as worker:
-        worker.import_records(fresh(4, seed=31))
+        worker.episodes.import_records(fresh(4, seed=31))
         worker.close(backup_reason=None)
     m, w = ("--store", str(manager_path)), ("--store", str(worker_path))
 
@@ -97,13 +97,13 @@ def test_a_team_round_trip_on_the_command_line(
 
     # A handover: refused without continuity-of-care consent, sealed with it.
     with make_open(worker_path, "wes") as worker:
-        ref = str(worker.load_episode(episodes_by_ref(worker)[1]).raw["CLIENT"])
-        client = worker.load_episode(episodes_by_ref(worker)[1]).client_id
+        ref = str(worker.episodes.load(episodes_by_ref(worker)[1]).raw["CLIENT"])
+        client = worker.episodes.load(episodes_by_ref(worker)[1]).client_id
     code, out, err = run(capsys, "handover", *w, "--client", ref, "--to", str(mkey), "--out", "h.x")
     assert code == 2 and "No continuity-of-care consent" in err
     assert not Path("h.x").exists()
     with make_open(worker_path, "wes") as worker:
-        worker.record_consent(client, "sharing", "given", date(2026, 11, 2))
+        worker.consent.record(client, "sharing", "given", date(2026, 11, 2))
     code, out, err = run(capsys, "handover", *w, "--client", ref, "--to", str(mkey), "--out", "h.x")
     assert code == 0 and "one client's sheet" in out
     code, out, _ = run(capsys, "bundle", "import", *m, "h.x")

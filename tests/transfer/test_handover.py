@@ -37,7 +37,7 @@ class Teams:
     keys: dict[str, Path]
 
     def client(self, n: int) -> str:
-        return self.cjit.load_episode(episodes_by_ref(self.cjit)[n]).client_id
+        return self.cjit.episodes.load(episodes_by_ref(self.cjit)[n]).client_id
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def teams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Teams]:
             "prison": key_of(prison, folder / "prison-key"),
             "other": key_of(other, folder / "other-key"),
         }
-        cjit.import_records(fresh(8, seed=21))
+        cjit.episodes.import_records(fresh(8, seed=21))
         yield Teams(folder, cjit, prison, other, keys)
     finally:
         for s in (cjit, prison, other):
@@ -61,7 +61,7 @@ def teams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Teams]:
 
 
 def _audit(store: Store, action: str) -> list[tuple[str, str, str]]:
-    with store._read() as s:
+    with store.reading() as s:
         rows = s.execute(
             text("SELECT action, entity, changes FROM audit_events WHERE action = :a ORDER BY seq"),
             {"a": action},
@@ -86,7 +86,7 @@ def test_a_handover_without_continuity_of_care_consent_is_refused(teams: Teams) 
 def test_ndtms_consent_alone_does_not_allow_a_handover(teams: Teams) -> None:
     """Seed 001: CONSENT is consent to share with NDTMS, not with other agencies."""
     cid = teams.client(1)
-    assert any(c.kind == "ndtms" for c in teams.cjit.consent_history(cid))
+    assert any(c.kind == "ndtms" for c in teams.cjit.consent.history(cid))
     _refused(teams, cid, "prison", "No continuity-of-care consent")
 
 
@@ -94,17 +94,17 @@ def test_a_handover_after_the_client_withdrew_consent_is_refused(teams: Teams) -
     """Seed 004 para 42: only consent given and not subsequently withdrawn allows sharing;
     the latest decision counts."""
     cid = teams.client(2)
-    teams.cjit.record_consent(cid, "sharing", "given", DAY)
-    teams.cjit.record_consent(cid, "sharing", "withdrawn", date(2026, 11, 9))
+    teams.cjit.consent.record(cid, "sharing", "given", DAY)
+    teams.cjit.consent.record(cid, "sharing", "withdrawn", date(2026, 11, 9))
     _refused(teams, cid, "prison", "withdrew continuity-of-care consent on 09 November 2026")
-    teams.cjit.record_consent(teams.client(3), "sharing", "refused", DAY)
+    teams.cjit.consent.record(teams.client(3), "sharing", "refused", DAY)
     _refused(teams, teams.client(3), "prison", "refused continuity-of-care consent")
 
 
 def test_a_handover_to_an_agency_the_consent_does_not_name_is_refused(teams: Teams) -> None:
     """Seed 004 para 42: consent is given 'in respect of those agencies'."""
     cid = teams.client(4)
-    teams.cjit.record_consent(cid, "sharing", "given", DAY, agencies="L0001 CARATs, probation")
+    teams.cjit.consent.record(cid, "sharing", "given", DAY, agencies="L0001 CARATs, probation")
     _refused(teams, cid, "other", "names L0001 CARATs, probation, not CJ456")
 
 
@@ -113,7 +113,7 @@ def test_a_handover_with_consent_arrives_as_a_new_transferred_episode(teams: Tea
     client attributors, marked transferred from the CJIT; the sending sheet kept whole."""
     cjit, prison = teams.cjit, teams.prison
     cid = teams.client(4)  # consent names L0001
-    sent_episode = cjit.load_episode(episodes_by_ref(cjit)[4])
+    sent_episode = cjit.episodes.load(episodes_by_ref(cjit)[4])
     ref = str(sent_episode.raw["CLIENT"])
     made = bundle.export_handover(cjit, ref, teams.keys["prison"], teams.folder / "h1.pwbundle")
     assert made.kind == "handover" and made.recipient.agency == "L0001"
@@ -124,7 +124,7 @@ def test_a_handover_with_consent_arrives_as_a_new_transferred_episode(teams: Tea
     result = bundle.import_bundle(prison, made.path)
     assert isinstance(result, HandoverResult) and not result.already
     assert len(episodes_by_ref(prison)) == before + 1
-    arrived = prison.load_episode(result.episode_id)
+    arrived = prison.episodes.load(result.episode_id)
     assert arrived.dataset == "secure-r" and arrived.notes and "Transferred from" in arrived.notes
     for header in ("FINITIAL", "SINITIAL", "DOB", "SEX"):
         assert arrived.raw[header] == sent_episode.raw[header]
@@ -135,7 +135,7 @@ def test_a_handover_with_consent_arrives_as_a_new_transferred_episode(teams: Tea
     assert "kept as a local note" in result.describe()
     assert arrived.notes is not None and "read only" in arrived.notes
     # The consent travelled, and the sending sheet, consent and history are kept beside it.
-    history = prison.consent_history(arrived.client_id)
+    history = prison.consent.history(arrived.client_id)
     assert [(c.kind, c.value, c.agencies) for c in history] == [
         ("sharing", "given", "L0001 CARATs, probation")
     ]
@@ -149,10 +149,10 @@ def test_a_handover_with_consent_arrives_as_a_new_transferred_episode(teams: Tea
     assert [e["dataset"] for e in sheet["episodes"]] == ["cjit-q"]
     received = _audit(prison, "handover")
     assert len(received) == 1 and received[0][1] == "episode" and "CJ123" in received[0][2]
-    assert prison.verify_audit().ok and cjit.verify_audit().ok
+    assert prison.backups.verify_audit().ok and cjit.backups.verify_audit().ok
     # The sending worker's name is known to the prison store, but cannot unlock it.
-    assert [u.name for u in prison.users()] == ["pat"]
-    assert cid not in {r.client_id for r in prison.caseload()}
+    assert [u.name for u in prison.users.all()] == ["pat"]
+    assert cid not in {r.client_id for r in prison.caseload.page()}
 
 
 def test_the_same_handover_imported_twice_opens_one_episode(teams: Teams) -> None:
@@ -169,12 +169,12 @@ def test_a_cjit_to_cjit_handover_codes_the_sending_dat_as_transferred_from(
     the sending CJIT's DAT (A12B) is coded. A second handover of the same client later
     joins the same client here."""
     cid = teams.client(5)
-    teams.cjit.record_consent(cid, "sharing", "given", DAY)
+    teams.cjit.consent.record(cid, "sharing", "given", DAY)
     first = bundle.export_handover(teams.cjit, cid, teams.keys["other"], teams.folder / "h2.pw")
     result = bundle.import_bundle(teams.other_cjit, first.path)
     assert isinstance(result, HandoverResult)
     assert result.transferred_from == "A12B"
-    arrived = teams.other_cjit.load_episode(result.episode_id)
+    arrived = teams.other_cjit.episodes.load(result.episode_id)
     assert arrived.raw["PRISON"] == "A12B" and arrived.raw["AGNCY"] == "CJ456"
     second = bundle.export_handover(teams.cjit, cid, teams.keys["other"], teams.folder / "h3.pw")
     again = bundle.import_bundle(teams.other_cjit, second.path)

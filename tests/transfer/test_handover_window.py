@@ -48,7 +48,7 @@ def _window(store: Store, qtbot: QtBot) -> MainWindow:
     window = MainWindow(store)
     qtbot.addWidget(window)
     rec = fresh(1, seed=3)[0]
-    saved = store.save_episode(rec)
+    saved = store.episodes.save(rec)
     window.editing.open(saved.episode_id)
     return window
 
@@ -88,7 +88,7 @@ def test_with_sharing_consent_the_receiving_team_opens_it_as_a_new_episode(
     assert "Only the receiving team can open it" in said[-1]
     result = bundle.import_bundle(prison, out)
     assert isinstance(result, HandoverResult)
-    assert prison.load_episode(result.episode_id).dataset == "secure-r"
+    assert prison.episodes.load(result.episode_id).dataset == "secure-r"
 
 
 def test_nothing_to_hand_over_on_an_empty_sheet(

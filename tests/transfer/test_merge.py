@@ -80,15 +80,15 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
             name: key_of(store, folder / f"{name}-key")
             for name, store in (("manager", manager), ("ana", ana), ("ben", ben), ("cal", cal))
         }
-        ana.import_records(fresh(N - 1, seed=11))
+        ana.episodes.import_records(fresh(N - 1, seed=11))
         no_consent = fresh(1, seed=99)[0]
         no_consent.pop("CONSENT")
         no_consent["CLIENT"] = "X000001"
-        x = ana.save_episode(no_consent).episode_id
-        ben.import_records(fresh(N, seed=12))
-        cal.import_records(fresh(N, seed=13))
+        x = ana.episodes.save(no_consent).episode_id
+        ben.episodes.import_records(fresh(N, seed=12))
+        cal.episodes.import_records(fresh(N, seed=13))
         a = [e for e in episodes_by_ref(ana) if e != x]
-        original = {e: dict(ana.load_episode(e).raw) for e in a}
+        original = {e: dict(ana.episodes.load(e).raw) for e in a}
         t = Team(folder, manager, ana, ben, cal, keys, a, x, original)
 
         # Ana's records reach the manager, who passes them on to Ben and Cal.
@@ -113,10 +113,10 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
             edit(cal, e, HOUSING=t.housing[e])
         for e in a[30:35]:
             edit(cal, e, **{ALC: original[e][ALC] + 3})  # type: ignore[operator]
-        cal.record_consent(
-            cal.load_episode(a[60]).client_id, "sharing", "given", ana.context().today
+        cal.consent.record(
+            cal.episodes.load(a[60]).client_id, "sharing", "given", ana.context().today
         )
-        ana.delete_episode(a[N - 2])
+        ana.episodes.delete(a[N - 2])
 
         # Everyone sends to the manager.
         t.send(ana, "manager", "ana-2")
@@ -163,29 +163,29 @@ def test_the_merged_store_holds_exactly_the_expected_values(team: Team) -> None:
     for e in team.a:
         if e == team.a[N - 2]:
             continue
-        got = m.load_episode(e).raw
+        got = m.episodes.load(e).raw
         want = expected_raw(team, e)
         if e == team.a[50]:
             assert len(got["referrals"]) == len(want["referrals"]) + 1  # type: ignore[arg-type]
-            assert got["referrals"] == team.ben.load_episode(e).raw["referrals"]
+            assert got["referrals"] == team.ben.episodes.load(e).raw["referrals"]
             got = {k: v for k, v in got.items() if k != "referrals"}
             want = {k: v for k, v in want.items() if k != "referrals"}
         assert got == want, e
     for worker in (team.ben, team.cal):
         for e in set(episodes_by_ref(worker)) - set(team.a) - {team.x}:
-            assert m.load_episode(e).raw == worker.load_episode(e).raw
+            assert m.episodes.load(e).raw == worker.episodes.load(e).raw
 
 
 def test_consent_events_merge_as_a_history_and_the_latest_decides(team: Team) -> None:
     """Seed 001: CONSENT may change; Ana recorded 'No', then Ben 'Yes' on his laptop. Both
     decisions are kept as history, and the latest (Ben's) is the episode's consent."""
     m = team.manager
-    stored = m.load_episode(team.x)
+    stored = m.episodes.load(team.x)
     assert stored.raw["CONSENT"] == "Y"
-    history = [c for c in m.consent_history(stored.client_id) if c.kind == "ndtms"]
+    history = [c for c in m.consent.history(stored.client_id) if c.kind == "ndtms"]
     assert [c.value for c in history] == ["refused", "given"]
     assert not [c for c in transfer.conflicts(m) if c.field == "CONSENT"]
-    sharing = m.consent_history(m.load_episode(team.a[60]).client_id)
+    sharing = m.consent.history(m.episodes.load(team.a[60]).client_id)
     assert [(c.kind, c.value) for c in sharing if c.kind == "sharing"] == [("sharing", "given")]
 
 
@@ -194,10 +194,10 @@ def test_derived_columns_follow_the_merged_values(team: Team) -> None:
     the merged values, exactly as a save on the sending laptop worked them out."""
     m = team.manager
     query = CaseloadQuery(limit=10_000)
-    rows = {r.episode_id: r for r in m.caseload(query)}
+    rows = {r.episode_id: r for r in m.caseload.page(query)}
     assert rows[team.x].consent == "Y"
     for worker in (team.ben, team.cal):
-        for r in worker.caseload(query):
+        for r in worker.caseload.page(query):
             if r.episode_id in team.a or r.episode_id == team.x:
                 continue
             got = rows[r.episode_id]
@@ -237,14 +237,14 @@ def test_conflicts_are_listed_with_both_values_who_and_when(team: Team) -> None:
 
 
 def test_colleagues_from_other_laptops_cannot_unlock_the_managers_store(team: Team) -> None:
-    assert [u.name for u in team.manager.users()] == ["meg"]
+    assert [u.name for u in team.manager.users.all()] == ["meg"]
     names = set(transfer.user_names(team.manager).values())
     assert {"ana", "ben", "cal", "meg"} <= names
 
 
 def test_each_laptops_audit_chain_stays_verifiable(team: Team) -> None:
     m = team.manager
-    assert m.verify_audit().ok
+    assert m.backups.verify_audit().ok
     found = {r.sender_user: r for r in transfer.sources(m)}
     assert set(found) == {"ana", "ben", "cal"}
     for name, worker in (("ana", team.ana), ("ben", team.ben), ("cal", team.cal)):
@@ -254,21 +254,21 @@ def test_each_laptops_audit_chain_stays_verifiable(team: Team) -> None:
         assert report.bundles == len(sent) == (2 if name == "ana" else 1)
         # Every event the laptop had when it sealed its last bundle is here, hashes intact.
         assert report.events == sum(team.made[k].counts["events"] for k in sent)
-        assert worker.verify_audit().ok
+        assert worker.backups.verify_audit().ok
 
 
 def test_an_altered_copied_event_is_found(team: Team) -> None:
     m = team.manager
     cal = team.cal.settings.store_id
-    with team.cal._read() as cs:
+    with team.cal.reading() as cs:
         kept = cs.execute(text("SELECT changes FROM audit_events WHERE seq = 3")).scalar()
     change = text("UPDATE source_audit_events SET changes = :c WHERE seq = 3 AND source_store = :s")
-    with m._write() as s:
-        s.execute(change, {"c": "{}", "s": cal})
+    with m.writing() as tx:
+        tx.session.execute(change, {"c": "{}", "s": cal})
     report = next(r for r in transfer.sources(m) if r.sender_user == "cal")
     assert "event 3 has been altered" in report.problems
-    with m._write() as s:  # put the event back as it was
-        s.execute(change, {"c": kept, "s": cal})
+    with m.writing() as tx:  # put the event back as it was
+        tx.session.execute(change, {"c": kept, "s": cal})
     assert all(r.ok for r in transfer.sources(m))
 
 
@@ -307,7 +307,7 @@ def test_a_lost_bundle_is_made_good_by_a_complete_one(team: Team) -> None:
     result = team.take(team.manager, "ben-3")
     assert not result.already and result.conflicts == 0
     assert result.records_changed == 2
-    assert [team.manager.load_episode(e).raw[ALC] for e in own[:2]] == [101, 102]
+    assert [team.manager.episodes.load(e).raw[ALC] for e in own[:2]] == [101, 102]
     before = digest(team.manager)
     assert team.take(team.manager, "ben-2").already
     assert digest(team.manager) == before
@@ -320,8 +320,8 @@ def test_the_merged_store_goes_back_to_a_worker_without_new_conflicts(team: Team
     result = team.take(team.ana, "to-ana-1")
     assert result.conflicts == 0
     for e in team.a[10:20]:
-        assert team.ana.load_episode(e).raw[ALC] == team.original[e][ALC] + 2  # type: ignore[operator]
-    assert team.ana.load_episode(team.x).raw["CONSENT"] == "Y"
+        assert team.ana.episodes.load(e).raw[ALC] == team.original[e][ALC] + 2  # type: ignore[operator]
+    assert team.ana.episodes.load(team.x).raw["CONSENT"] == "Y"
     assert len(episodes_by_ref(team.ana)) == 3 * N - 1
 
 
@@ -331,7 +331,7 @@ def test_a_manager_decides_a_conflict_and_the_decision_travels(team: Team) -> No
     view = transfer.resolve(m, chosen.id[:8], "local")
     assert view.status == "local"
     e = team.a[12]
-    assert m.load_episode(e).raw[ALC] == team.original[e][ALC] + 1  # type: ignore[operator]
+    assert m.episodes.load(e).raw[ALC] == team.original[e][ALC] + 1  # type: ignore[operator]
     assert len(transfer.conflicts(m)) == 9
     assert any(
         c.id == chosen.id and c.status == "local"
@@ -339,17 +339,17 @@ def test_a_manager_decides_a_conflict_and_the_decision_travels(team: Team) -> No
     )
     with pytest.raises(TransferError, match="already decided"):
         transfer.resolve(m, chosen.id, "incoming")
-    assert m.verify_audit().ok
+    assert m.backups.verify_audit().ok
     # Keeping the value already shown is recorded too, and changes no field.
     other = transfer.conflicts(m)[0]
-    before = m.load_episode(str(other.episode_id)).raw
+    before = m.episodes.load(str(other.episode_id)).raw
     transfer.resolve(m, other.id, "incoming")
-    assert m.load_episode(str(other.episode_id)).raw == before
+    assert m.episodes.load(str(other.episode_id)).raw == before
     # Ben, who made the losing change, gets the manager's decision without a conflict.
     team.send(m, "ben", "to-ben-2")
     result = team.take(team.ben, "to-ben-2")
     assert result.conflicts == 0
-    assert team.ben.load_episode(e).raw[ALC] == team.original[e][ALC] + 1  # type: ignore[operator]
+    assert team.ben.episodes.load(e).raw[ALC] == team.original[e][ALC] + 1  # type: ignore[operator]
 
 
 def test_a_worker_cannot_decide_or_import_team_bundles(team: Team) -> None:
@@ -382,7 +382,7 @@ def test_the_merged_store_exports_one_submission_for_the_team(team: Team, tmp_pa
     sent = {r["CLIENTID"] for r in rows}
     shared = {*team.a, team.x}
     for worker in (team.ana, team.ben, team.cal):
-        rows_here = worker.caseload(CaseloadQuery(limit=10_000))
+        rows_here = worker.caseload.page(CaseloadQuery(limit=10_000))
         own = {r.client_id for r in rows_here if (r.episode_id in shared) == (worker is team.ana)}
         assert sent & own, worker.user.name
     assert {r["AGNCY"] for r in rows} == {"CJ123"}

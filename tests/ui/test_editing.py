@@ -30,7 +30,7 @@ def test_the_session_says_what_it_saves_and_opens_and_when_typing_waits(
     assert not editing.dirty and not editing.save_pending
     assert editing.open(episode)
     assert seen == [("dirty", True), ("dirty", False), ("saved", episode), ("opened", episode)]
-    assert store.load_episode(episode).raw["FINITIAL"] == "Q"
+    assert store.episodes.load(episode).raw["FINITIAL"] == "Q"
 
 
 def test_a_writer_holds_the_saves_back_and_they_are_made_after(
@@ -72,7 +72,7 @@ def test_a_new_episode_of_a_known_client_is_saved_under_that_client(
     qtbot.keyClicks(window.sheet.editors["SINITIAL"].input, "R")
     assert editing.save()
     assert editing.episode_id not in (None, first)
-    assert store.load_episode(str(editing.episode_id)).client_id == client
+    assert store.episodes.load(str(editing.episode_id)).client_id == client
 
 
 # ---------------------------------------------------------------------- jobs

@@ -62,7 +62,7 @@ def _errors(window: MainWindow) -> list[str]:
 def _saved(window: MainWindow, store: Store) -> dict[str, object]:
     assert window.editing.save()
     assert window.editing.episode_id is not None
-    return store.load_episode(window.editing.episode_id).raw
+    return store.episodes.load(window.editing.episode_id).raw
 
 
 def test_assessed_but_did_not_engage(
@@ -85,7 +85,7 @@ def test_assessed_but_did_not_engage(
     raw = _saved(window, store)
     assert raw["CJDISRSN"] == "1"
     assert "CPLANDT" not in raw
-    assert store.load_episode(str(window.editing.episode_id)).state == "closed"
+    assert store.episodes.load(str(window.editing.episode_id)).state == "closed"
 
 
 def test_taken_on_and_referred_to_structured_treatment(
@@ -109,7 +109,7 @@ def test_taken_on_and_referred_to_structured_treatment(
     raw = _saved(window, store)
     assert raw["CPLANDT"] == TODAY.strftime("%d/%m/%Y")
     assert len(raw["referrals"]) == 1  # type: ignore[arg-type]
-    assert store.load_episode(str(window.editing.episode_id)).state == "on_caseload"
+    assert store.episodes.load(str(window.editing.episode_id)).state == "on_caseload"
 
 
 def test_taken_on_is_not_offered_before_consent_and_substance(
@@ -163,7 +163,7 @@ def test_no_consent_is_recorded_but_never_submitted(
     _type_code(window, "CJDISRSN", "1")
     _saved(window, store)
     assert window.editing.client_id is not None
-    events = store.consent_history(window.editing.client_id)
+    events = store.consent.history(window.editing.client_id)
     assert [(e.kind, e.value, e.recorded_on) for e in events] == [("ndtms", "refused", asked)]
     assert "refused" in window.guidance.consent.history.text()
     period = TODAY.strftime("%Y-%m")
@@ -206,7 +206,7 @@ def test_consent_changes_are_dated_events(
     _type_code(window, "CONSENT", "Y")
     assert window.editing.save()
     assert window.editing.client_id is not None
-    values = [e.value for e in store.consent_history(window.editing.client_id) if e.kind == "ndtms"]
+    values = [e.value for e in store.consent.history(window.editing.client_id) if e.kind == "ndtms"]
     assert values == ["given", "refused", "given"]
     assert window.guidance is not None
     assert "given" in window.guidance.consent.history.text()
@@ -224,12 +224,12 @@ def test_continuity_of_care_sharing_is_separate_and_can_be_withdrawn(
     qtbot.keyClicks(consent.agencies, "HMP Leeds healthcare")
     qtbot.mouseClick(consent.give, Qt.MouseButton.LeftButton)
     assert window.editing.client_id is not None
-    sharing = [e for e in store.consent_history(window.editing.client_id) if e.kind == "sharing"]
+    sharing = [e for e in store.consent.history(window.editing.client_id) if e.kind == "sharing"]
     assert [(e.value, e.agencies) for e in sharing] == [("given", "HMP Leeds healthcare")]
     assert "HMP Leeds" in consent.sharing.text()
     assert consent.take.isEnabled()
     qtbot.mouseClick(consent.take, Qt.MouseButton.LeftButton)
-    sharing = [e for e in store.consent_history(window.editing.client_id) if e.kind == "sharing"]
+    sharing = [e for e in store.consent.history(window.editing.client_id) if e.kind == "sharing"]
     assert [e.value for e in sharing] == ["given", "withdrawn"]
     assert "Withdrawn" in consent.sharing.text()
     assert not consent.take.isEnabled()
@@ -280,10 +280,10 @@ def test_caseload_flags_come_from_the_domain(
     """Review due after six months on the caseload; no consent; errors (issue flags)."""
     rec = _contact(refdata, 5)
     rec.update({"TRIAGED": "01/01/2025", "REFLD": "01/01/2025", "CPLANDT": "02/01/2025"})
-    store.save_episode(rec, last_contact=TODAY)
+    store.episodes.save(rec, last_contact=TODAY)
     refused = _contact(refdata, 6)
     refused["CONSENT"] = "N"
-    store.save_episode(refused, last_contact=TODAY)
+    store.episodes.save(refused, last_contact=TODAY)
     window.caseload.model.reload()
     flags = {window.caseload.model.flags_of(window.caseload.model.row_at(i)) for i in range(2)}
     assert any("review due" in f for f in flags)

@@ -35,6 +35,7 @@ from pytestqt.qtbot import QtBot
 from desktop.domain.period import Period
 from desktop.domain.spec import RefData
 from desktop.export import pdf
+from desktop.export.pdf import sheet as pdf_sheet
 from desktop.export.submission import ExportError, check, history
 from desktop.storage.errors import StoreError
 from desktop.storage.extract import reading
@@ -87,7 +88,7 @@ def fill(store: Store) -> dict[str, str]:
         "refused": cjit(208, triaged=IN_OCTOBER, consent="N"),
     }
     recs["no_drug"].pop("DRUG1")
-    return {name: store.save_episode(rec, today=TODAY).episode_id for name, rec in recs.items()}
+    return {name: store.episodes.save(rec, today=TODAY).episode_id for name, rec in recs.items()}
 
 
 @pytest.fixture
@@ -434,7 +435,7 @@ def test_a_prison_team_checks_and_exports_dataset_r(
     """Issue 6: both datasets; a secure-setting store's windows work on dataset R."""
     store = make_store("secure", name="prison.store", clock=clock)
     try:
-        store.save_episode(secure(301, TRIAGED="2026-10-05"), today=TODAY)
+        store.episodes.save(secure(301, TRIAGED="2026-10-05"), today=TODAY)
         window = MainWindow(store)
         qtbot.addWidget(window)
         me = month_end_of(window)
@@ -456,7 +457,7 @@ def test_a_worker_cannot_export_and_sees_why(
     store: Store, ids: dict[str, str], tmp_path: Path, qtbot: QtBot, out: Path
 ) -> None:
     """Issue 6 item 4: only managers export."""
-    store.add_user("wes", PASSWORD, role="worker")
+    store.users.add("wes", PASSWORD, role="worker")
     path = store.path
     store.close(backup_reason=None)
     worker = reopen(path, "wes")
@@ -597,7 +598,7 @@ def test_printing_a_sheet_is_an_audit_event(
     ((entity, entity_id, user_id, changes),) = audit_rows(store, "print_sheet")
     assert (entity, entity_id, user_id) == ("episode", ids["clean1"], store.user.id)
     assert changes in (None, "", "{}") or json.loads(changes) in ({}, None)
-    assert store.verify_audit().ok
+    assert store.backups.verify_audit().ok
 
 
 def test_pathway_sheet_command_is_an_audit_event(
@@ -611,7 +612,7 @@ def test_pathway_sheet_command_is_an_audit_event(
 
     path = tmp_path / "cli.store"
     store = make_store(name=path.name, clock=clock)
-    episode = store.save_episode(cjit(211, triaged=IN_OCTOBER), today=TODAY).episode_id
+    episode = store.episodes.save(cjit(211, triaged=IN_OCTOBER), today=TODAY).episode_id
     store.close(backup_reason=None)
     monkeypatch.setenv("PATHWAY_USER", "amy")
     monkeypatch.setenv("PATHWAY_PASSWORD", PASSWORD)
@@ -643,7 +644,7 @@ def test_a_sheet_whose_printing_cannot_be_recorded_is_not_kept(
     monkeypatch.setattr(
         QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "PDF"))
     )
-    monkeypatch.setattr(Store, "note_event", refused)
+    monkeypatch.setattr(pdf_sheet, "note_printed", refused)
     said: list[str] = []
     monkeypatch.setattr(window, "say", said.append)
     assert me.print_sheet() is None

@@ -99,7 +99,7 @@ def rule_ids(window: MainWindow) -> set[tuple[str, str]]:
 
 
 def open_saved(window: MainWindow, store: Store, record: dict[str, object]) -> str:
-    saved = store.save_episode(record, today=TODAY)
+    saved = store.episodes.save(record, today=TODAY)
     window.caseload.model.reload()
     window.editing.open(saved.episode_id)
     return saved.episode_id
@@ -184,7 +184,7 @@ def test_reception_to_release_with_onward_referral(
     assert not progress.new_episode.isVisibleTo(window)  # no client saved yet
     assert window.editing.save()
     assert progress.new_episode.isVisibleTo(window)
-    stored = store.load_episode(str(window.editing.episode_id))
+    stored = store.episodes.load(str(window.editing.episode_id))
     assert stored.state == "exited"
     assert [f for f in window.sheet.current_findings if f.severity.value == "error"] == []
     row = window.caseload.model.row_at(0)
@@ -282,7 +282,7 @@ def test_court_appearance_and_return_reopens_the_episode(
     add_interventions(qtbot, window, "19/11/2026", PSYCHOSOCIAL)
     assert not progress.reopened.isVisibleTo(window)
     assert window.editing.save()
-    with store._read() as s:
+    with store.reading() as s:
         actions = s.execute(
             select(AuditEvent.action, AuditEvent.changes).where(AuditEvent.entity_id == episode)
         ).all()
@@ -314,7 +314,7 @@ def test_released_and_received_again_is_a_new_episode(
     fill(qtbot, window, {"TRIAGED": "21/11/2026", "DRUG1": "1101"})
     assert window.editing.save()
     assert window.editing.episode_id != episode and window.editing.client_id == old_client
-    assert store.count_caseload() == 2
+    assert store.caseload.count() == 2
 
 
 @pytest.mark.parametrize(("disrsn", "exitrsn", "word"), [("98", "R", None), ("89", "D", "Died")])
@@ -362,10 +362,10 @@ def test_exit_waits_for_every_episode_of_the_stay(
 ) -> None:
     """Dataset R v1.2 EXITD: "prior to exit all episodes must have discharge dates and
     discharge reasons" (the episodes of the same stay, found in the store)."""
-    first = store.save_episode(discharged(in_treatment()), today=TODAY)
+    first = store.episodes.save(discharged(in_treatment()), today=TODAY)
     second = treated(triaged(received(), on="2026-11-10"), (PSYCHOSOCIAL, "2026-11-10"))
     second["CLIENTID"] = first.client_id
-    store.save_episode(second, today=TODAY)
+    store.episodes.save(second, today=TODAY)
     window.caseload.model.reload()
     window.editing.open(first.episode_id)
     editor = window.sheet.editors["EXITD"]
@@ -402,26 +402,26 @@ def client(ref: str, dob: str, initials: str) -> dict[str, str]:
 
 def caseload_store(store: Store) -> None:
     """One client per prison caseload group and flag."""
-    store.save_episode(in_treatment(), today=TODAY)  # OST for 25 weeks: review due
+    store.episodes.save(in_treatment(), today=TODAY)  # OST for 25 weeks: review due
     later = triaged(received(**client("C3456DE", "1979-02-02", "MK")))
-    store.save_episode(treated(later, (PSYCHOSOCIAL, "2026-11-01")), today=TODAY)
+    store.episodes.save(treated(later, (PSYCHOSOCIAL, "2026-11-01")), today=TODAY)
     waiting = triaged(received(**client("D4567EF", "1991-09-09", "SP")))
-    store.save_episode(discharged(waiting, reason="85"), today=TODAY)
+    store.episodes.save(discharged(waiting, reason="85"), today=TODAY)
     still_open = triaged(received(**client("E5678FG", "1988-04-04", "RT")))
-    store.save_episode(
+    store.episodes.save(
         discharged(treated(still_open, (PSYCHOSOCIAL, "2026-06-03")), end_interventions=False),
         today=TODAY,
     )
     home = in_treatment()
     home.update(client("G7890HJ", "1969-05-05", "DW"))
-    store.save_episode(released(discharged(home, reason="83"), on="2026-11-02"), today=TODAY)
+    store.episodes.save(released(discharged(home, reason="83"), on="2026-11-02"), today=TODAY)
     missing = triaged(received(**client("F6789GH", "1975-12-12", "AN")))
-    store.save_episode(
+    store.episodes.save(
         exited(discharged(missing, reason="80"), on="2026-11-20", reason="R"), today=TODAY
     )
     moved = in_treatment()
     moved.update(client("H8901JK", "1993-08-08", "LC"))
-    store.save_episode(
+    store.episodes.save(
         exited(discharged(moved, reason="84"), reason="T", EXITDEST=PRISON), today=TODAY
     )
 
@@ -460,7 +460,7 @@ def test_screenshots_of_the_prison_sheet_and_caseload(
     caseload_store(store)
     shown = in_treatment()
     shown.update(client("K9012LM", "1986-10-10", "TH"))
-    episode = store.save_episode(
+    episode = store.episodes.save(
         discharged(shown, reason="71", end_interventions=False), today=TODAY
     )
     window.caseload.reload()

@@ -60,7 +60,7 @@ def test_code_lists_that_do_not_load_are_told_plainly_at_unlock(
     dialog = UnlockDialog(tmp_path / "team.store", broken, user="amy")
     qtbot.addWidget(dialog)
     dialog.password.setText("whatever password")
-    dialog._unlock()
+    dialog.unlock()
     assert dialog.store is None
     assert "code lists could not be loaded" in dialog.message.text()
     assert "DRUG.csv:3" in dialog.message.text()

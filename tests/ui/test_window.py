@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 def store(store: Store, records: MakeRecords) -> Store:
     """The team store holding 30 synthetic episodes."""
     for rec in records(30, seed=11):
-        store.save_episode(rec)
+        store.episodes.save(rec)
     return store
 
 
@@ -93,13 +93,13 @@ def test_no_consent_shows_that_the_record_stays_here(window: MainWindow, qtbot: 
 
 
 def test_typing_is_saved_as_you_go(window: MainWindow, qtbot: QtBot, store: Store) -> None:
-    before = store.count_caseload()
+    before = store.caseload.count()
     window.new_episode()
     qtbot.keyClicks(window.sheet.editors["FINITIAL"].input, "Q")
     editing = window.editing
     qtbot.waitUntil(lambda: editing.episode_id is not None and not editing.dirty, timeout=5000)
-    assert store.count_caseload() == before + 1
-    saved = store.load_episode(str(window.editing.episode_id))
+    assert store.caseload.count() == before + 1
+    saved = store.episodes.load(str(window.editing.episode_id))
     assert saved.raw["FINITIAL"] == "Q"
 
 
@@ -149,8 +149,8 @@ def test_lock_keeps_the_edit_and_returns_to_it(
     window.lock()
     again = Store.open(store.path, "amy", PASSWORD, refdata=refdata)
     try:
-        assert again.load_episode(episode).raw["ALCUNITS"] == "19"
-        assert (None, {"episode_id": episode}) in again.drafts()
+        assert again.episodes.load(episode).raw["ALCUNITS"] == "19"
+        assert again.places.last() == episode
     finally:
         again.close(backup_reason=None)
 
@@ -163,11 +163,11 @@ def test_unlock_dialog_says_one_plain_thing_on_a_wrong_password(
     dialog = UnlockDialog(path, refdata, user="amy")
     qtbot.addWidget(dialog)
     dialog.password.setText("not it")
-    dialog._unlock()
+    dialog.unlock()
     assert dialog.message.text() == "The user name or password is not right."
     assert dialog.password.text() == ""
     dialog.password.setText(PASSWORD)
-    dialog._unlock()
+    dialog.unlock()
     assert dialog.store is not None
     dialog.store.close(backup_reason=None)
 
@@ -179,11 +179,11 @@ def test_setup_makes_a_store_with_a_manager(tmp_path: Path, qtbot: QtBot, refdat
     dialog.user.setText("amy")
     dialog.password.setText("short")
     dialog.again.setText("short")
-    dialog._create()
+    dialog.create_store()
     assert "at least 8" in dialog.message.text()
     dialog.password.setText("long enough pass")
     dialog.again.setText("long enough pass")
-    dialog._create()
+    dialog.create_store()
     assert dialog.store is not None
     assert dialog.store.user.is_manager
     assert dialog.store.settings.agency == "CJ9"
@@ -230,7 +230,7 @@ def test_after_a_crash_the_window_reopens_on_the_record_being_edited(
     assert isinstance(app, QApplication)
     session = Session(app, store.path, refdata, "amy")
     again = Store.open(store.path, "amy", PASSWORD, refdata=refdata)
-    session._show(again)
+    session.show_window(again)
     assert session.window is not None
     qtbot.addWidget(session.window)
     try:
@@ -246,29 +246,29 @@ def test_a_returning_client_is_offered_before_a_new_one_is_made(
 ) -> None:
     """NDTMS links episodes on initials, date of birth and sex: offer the existing client,
     and a returning client gets a new episode, never a re-opened one (CJIT FAQ)."""
-    known = store.load_episode(window.caseload.model.row_at(0).episode_id)
+    known = store.episodes.load(window.caseload.model.row_at(0).episode_id)
     window.new_episode()
     sheet = window.sheet
     sheet.apply({h: known.raw[h] for h in ("FINITIAL", "SINITIAL", "DOB", "SEX")})
     assert window.use_match.isVisibleTo(window)
     assert "already recorded" in window.match.text()
-    before = store.count_caseload()
+    before = store.caseload.count()
     window.use_match.click()
     assert window.editing.client_id == known.client_id
     assert window.editing.episode_id is not None
     assert window.editing.episode_id != known.episode_id
-    assert store.count_caseload() == before + 1
-    assert store.load_episode(window.editing.episode_id).client_id == known.client_id
+    assert store.caseload.count() == before + 1
+    assert store.episodes.load(window.editing.episode_id).client_id == known.client_id
 
 
 def test_the_returning_client_offer_asks_the_store_only_when_the_attributors_change(
     window: MainWindow, qtbot: QtBot, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Typing elsewhere on a new contact does not search the clients on every keystroke."""
-    known = store.load_episode(window.caseload.model.row_at(0).episode_id)
+    known = store.episodes.load(window.caseload.model.row_at(0).episode_id)
     asked: list[object] = []
-    real = store.find_clients
-    monkeypatch.setattr(store, "find_clients", lambda *a: asked.append(a) or real(*a))
+    real = store.caseload.find_clients
+    monkeypatch.setattr(store.caseload, "find_clients", lambda *a: asked.append(a) or real(*a))
     window.new_episode()
     window.sheet.apply({h: known.raw[h] for h in ("FINITIAL", "SINITIAL", "DOB", "SEX")})
     assert len(asked) == 1

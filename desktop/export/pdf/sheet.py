@@ -296,6 +296,12 @@ class SheetNotKept(StoreError):
     """The sheet was written but the store could not record who printed it, so it was removed."""
 
 
+def note_printed(store: Store, episode_id: str) -> None:
+    """Put in the audit trail who printed an episode's sheet, and when (never a value)."""
+    with store.writing() as tx:
+        tx.audit(SHEET_EVENT, "episode", episode_id)
+
+
 def save_sheet(store: Store, episode_id: str, path: Path) -> None:
     """Write a stored episode's confidential sheet to ``path`` and note in the audit trail
     who printed which episode, and when (never a value of it).
@@ -304,7 +310,7 @@ def save_sheet(store: Store, episode_id: str, path: Path) -> None:
     removed and :class:`SheetNotKept` says so. An episode that cannot be read is a
     ``StoreError``; a file that cannot be written, an ``OSError``.
     """
-    stored = store.load_episode(episode_id)
+    stored = store.episodes.load(episode_id)
     write_sheet_pdf(
         stored.raw,
         store.refdata.datasets[stored.dataset],
@@ -314,7 +320,7 @@ def save_sheet(store: Store, episode_id: str, path: Path) -> None:
         client_name=stored.client_name,
     )
     try:
-        store.note_event(SHEET_EVENT, "episode", stored.episode_id)
+        note_printed(store, stored.episode_id)
     except StoreError as exc:
         path.unlink(missing_ok=True)
         raise SheetNotKept(f"{exc} The sheet was not kept.") from None

@@ -25,13 +25,13 @@ def client_episodes(store: Store, client_id: str, dob: object) -> list[EpisodeBr
     day = as_date(dob)
     if day is None:
         return []
-    rows = store.caseload(CaseloadQuery(search=day.isoformat(), limit=200))
+    rows = store.caseload.page(CaseloadQuery(search=day.isoformat(), limit=200))
     out: list[EpisodeBrief] = []
     for row in rows:
         if row.client_id != client_id:
             continue
         try:
-            out.append(EpisodeBrief.of(row.episode_id, store.load_episode(row.episode_id).raw))
+            out.append(EpisodeBrief.of(row.episode_id, store.episodes.load(row.episode_id).raw))
         except StoreError:
             continue
     return out
@@ -133,7 +133,7 @@ class PrisonMode:
             return
         episode_id = editing.episode_id
         try:
-            editing.store.reopen_episode(episode_id, reason.value, day)
+            editing.store.episodes.reopen(episode_id, reason.value, day)
         except StoreError as exc:
             editing.warn(str(exc))
             return
