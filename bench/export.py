@@ -55,6 +55,7 @@ def _maxrss_mb() -> float:
 
 def child_floor(store: Path, out: Path, period: str) -> dict[str, Any]:
     from desktop.app import paths
+    from desktop.domain.datasets import profile
     from desktop.export.submission import Period
     from desktop.storage.engine import raw_connect
     from desktop.storage.keys import read_keyfile, unwrap_key, zero
@@ -69,13 +70,16 @@ def child_floor(store: Path, out: Path, period: str) -> dict[str, Any]:
     item_headers = {f.header for f in spec.item_fields}
     id_header = spec.item_fields[0].header
     start, end = month.start.isoformat(), month.end.isoformat()
+    # The same rows the export sends: CJIT episodes waiting for the caseload decision stay out.
+    waiting = sorted(profile(DATASET).awaiting_decision)
     began = time.perf_counter()
     cur = conn.execute(
         "SELECT e.id, c.fields, e.fields FROM episodes e JOIN clients c ON c.id = e.client_id"
         " WHERE e.dataset = ? AND ((e.opened_on <= ? AND (e.closed_on IS NULL"
         " OR e.closed_on >= ?)) OR (e.closed_on >= ? AND e.closed_on <= ?))"
+        f" AND e.state NOT IN ({','.join('?' * len(waiting))})"
         " ORDER BY e.rowid",
-        (DATASET, end, start, start, end),
+        (DATASET, end, start, start, end, *waiting),
     )
     rows = episodes = 0
     target = out / "floor.csv"
