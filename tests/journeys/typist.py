@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -25,9 +26,11 @@ from tests.journeys import kit
 LEAVE = ("CPLANDT", "DISD", "CJDISRSN", "NALOXISS", "NALOXAD", "ALCUNITS")
 
 
-def _until(app: QApplication, done: object) -> None:
-    deadline = time.monotonic() + 30
-    while not done() and time.monotonic() < deadline:  # type: ignore[operator]
+def _until(app: QApplication, done: Callable[[], bool]) -> None:
+    """Let the window run (at most about 30 s) until ``done()``."""
+    for _ in range(3000):
+        if done():
+            return
         app.processEvents()
         time.sleep(0.01)
 
