@@ -102,8 +102,12 @@ def test_a_returning_client_is_linked_and_the_first_episode_is_untouched(
     kit.shortcut(qtbot, window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     for header in ("FINITIAL", "SINITIAL", "DOB", "SEX"):
         kit.type_into(qtbot, window, header, first[header])
+    other = next(c for c in ("A", "B", "C") if c != first["ETHNIC"].upper())
+    kit.type_into(qtbot, window, "ETHNIC", other)  # not what the client's record says
     qtbot.waitUntil(window.use_match.isVisible, timeout=5000)
     kit.click(qtbot, window.use_match)
+    said = window.statusBar().currentMessage()
+    assert "Kept as recorded for the client: Ethnicity" in said, said
     for header in ("ETHNIC", "NATION", "CLIENT"):  # filled from the client, not retyped
         if header in first:
             assert window.sheet.editors[header].value() == first[header].upper(), header
